@@ -1,0 +1,85 @@
+# ainrec — the two commands of the README are `make demo` and `make test`.
+# Both install what is missing on a fresh Debian machine and skip what is present.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+WASM_BINDGEN_VERSION := 0.2.130
+WASM_TARGET := wasm32-unknown-unknown
+PORT ?= 8080
+CARGO ?= cargo
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+export CHROMEDRIVER ?= /usr/bin/chromedriver
+# Chromium as root needs --no-sandbox; the wasm test runner reads webdriver.json.
+export WASM_BINDGEN_TEST_TIMEOUT ?= 300
+
+.PHONY: help demo test setup setup-rust setup-chromium setup-e2e wasm wasm-dev native \
+        fmt-check clippy test-native test-wasm test-e2e clean
+
+help:
+	@echo "make demo   build the page (wasm, release) and serve it on http://127.0.0.1:$(PORT)/"
+	@echo "make test   fmt check, clippy, native tests, wasm tests in Chromium, end-to-end tests"
+
+# ---------------------------------------------------------------- installs
+setup: setup-rust setup-chromium setup-e2e
+
+setup-rust:
+	@rustup target list --installed | grep -qx '$(WASM_TARGET)' \
+	  || { echo "==> rustup target add $(WASM_TARGET)"; rustup target add $(WASM_TARGET); }
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@if [ "$$(wasm-bindgen --version 2>/dev/null | awk '{print $$2}')" != "$(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "==> cargo install wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
+	  $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); fi
+
+setup-chromium:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  echo "==> apt-get install chromium chromium-driver"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; fi
+
+setup-e2e:
+	@if [ ! -d tests/e2e/node_modules/playwright-core ]; then \
+	  echo "==> npm ci (tests/e2e)"; (cd tests/e2e && npm ci --no-audit --no-fund); fi
+
+# ---------------------------------------------------------------- builds
+native:
+	$(CARGO) build --release --bin ainrec
+
+# The page's module: wasm-bindgen --target web into www/pkg (git-ignored).
+wasm: setup-rust
+	$(CARGO) build --release --lib --target $(WASM_TARGET) --no-default-features
+	wasm-bindgen --target web --no-typescript --out-dir www/pkg \
+	  target/$(WASM_TARGET)/release/ainrec.wasm
+
+# ---------------------------------------------------------------- the two commands
+demo: setup-rust wasm native
+	@echo "==> open http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
+	./target/release/ainrec serve www --port $(PORT)
+
+test: setup fmt-check clippy test-native test-wasm test-e2e
+	@echo "==> all tests passed"
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --lib --target $(WASM_TARGET) --no-default-features -- -D warnings
+
+test-native:
+	@echo "==> native tests"
+	$(CARGO) test --release
+
+test-wasm: setup-rust setup-chromium
+	@echo "==> wasm tests in headless Chromium"
+	$(CARGO) test --release --target $(WASM_TARGET) --no-default-features
+
+test-e2e: setup-e2e wasm native
+	@echo "==> end-to-end tests (Playwright + Chromium)"
+	cd tests/e2e && AINREC_BIN=../../target/release/ainrec node --test --test-concurrency=1 *.test.mjs
+
+clean:
+	$(CARGO) clean
+	rm -rf www/pkg tests/e2e/node_modules

@@ -1,0 +1,72 @@
+//! PCM in memory: validation and mono mix-down; on native builds also file decoding
+//! (symphonia) and resampling (rubato).
+//!
+//! The analysis rate is [`ANALYSIS_RATE`] (22050 Hz mono), as librosa's default. The
+//! browser reaches the same PCM through a 1-channel `OfflineAudioContext` at 22050 Hz;
+//! note that Web Audio's down-mix of more than two channels weights the speakers
+//! (centre and surrounds differently from front left/right), whereas the native path
+//! averages all channels equally. For mono and stereo files the two agree.
+
+use crate::error::{Error, Result};
+
+#[cfg(feature = "native")]
+pub mod decode;
+#[cfg(feature = "native")]
+pub mod resample;
+
+/// Sample rate every feature is computed at, in Hz.
+pub const ANALYSIS_RATE: u32 = 22_050;
+
+/// Rejects samples that are NaN or infinite, naming the first offending index.
+pub fn check_finite(samples: &[f32]) -> Result<()> {
+    match samples.iter().position(|s| !s.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::Audio(format!(
+            "expected finite samples, found {} at sample {i} of {}",
+            samples[i],
+            samples.len()
+        ))),
+    }
+}
+
+/// Averages interleaved frames of `channels` samples into one mono channel.
+pub fn mix_to_mono(interleaved: &[f32], channels: usize) -> Result<Vec<f32>> {
+    if channels == 0 {
+        return Err(Error::invalid("channel count", "≥ 1", 0));
+    }
+    if interleaved.len() % channels != 0 {
+        return Err(Error::invalid(
+            "interleaved sample count",
+            format!("a multiple of {channels} channels"),
+            interleaved.len(),
+        ));
+    }
+    if channels == 1 {
+        return Ok(interleaved.to_vec());
+    }
+    let scale = 1.0 / channels as f32;
+    Ok(interleaved
+        .chunks_exact(channels)
+        .map(|f| f.iter().sum::<f32>() * scale)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nan_is_named() {
+        let e = check_finite(&[0.0, f32::NAN]).unwrap_err().to_string();
+        assert!(e.contains("sample 1"), "{e}");
+    }
+
+    #[test]
+    fn stereo_mixdown_averages() {
+        assert_eq!(
+            mix_to_mono(&[1.0, 0.0, 0.5, 0.5], 2).unwrap(),
+            vec![0.5, 0.5]
+        );
+        assert!(mix_to_mono(&[1.0, 0.0, 0.5], 2).is_err());
+    }
+}

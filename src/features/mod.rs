@@ -1,0 +1,80 @@
+//! Audio features: pure DSP on PCM in memory, no I/O.
+//!
+//! - [`frames`]: librosa-compatible STFT (centred, zero-padded, periodic Hann).
+//! - [`mel`]: Slaney mel filter bank and `power_to_db`.
+//! - [`mfcc`]: MFCC (DCT-II ortho) with Δ and ΔΔ.
+
+pub mod frames;
+pub mod mel;
+pub mod mfcc;
+
+/// Frame-level values: `n_frames × n_coeffs`, row-major (one row per frame).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameMatrix {
+    /// Number of frames (rows).
+    pub n_frames: usize,
+    /// Values per frame (columns).
+    pub n_coeffs: usize,
+    /// `n_frames · n_coeffs` values, frame after frame.
+    pub data: Vec<f32>,
+}
+
+impl FrameMatrix {
+    /// A matrix of zeros.
+    pub fn zeros(n_frames: usize, n_coeffs: usize) -> Self {
+        Self {
+            n_frames,
+            n_coeffs,
+            data: vec![0.0; n_frames * n_coeffs],
+        }
+    }
+
+    /// Frame `t` as a slice of `n_coeffs` values.
+    pub fn row(&self, t: usize) -> &[f32] {
+        &self.data[t * self.n_coeffs..(t + 1) * self.n_coeffs]
+    }
+
+    /// Iterates over frames.
+    pub fn rows(&self) -> impl Iterator<Item = &[f32]> {
+        self.data.chunks_exact(self.n_coeffs.max(1))
+    }
+
+    /// Per-coefficient mean and (population) standard deviation over frames.
+    pub fn mean_std(&self) -> (Vec<f32>, Vec<f32>) {
+        let c = self.n_coeffs;
+        let n = self.n_frames.max(1) as f64;
+        let mut mean = vec![0.0f64; c];
+        for row in self.rows() {
+            for (m, v) in mean.iter_mut().zip(row) {
+                *m += *v as f64;
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= n);
+        let mut var = vec![0.0f64; c];
+        for row in self.rows() {
+            for ((s, v), m) in var.iter_mut().zip(row).zip(&mean) {
+                *s += (*v as f64 - m).powi(2);
+            }
+        }
+        (
+            mean.iter().map(|m| *m as f32).collect(),
+            var.iter().map(|s| (s / n).sqrt() as f32).collect(),
+        )
+    }
+
+    /// Rows as nested vectors (for JSON output).
+    pub fn to_nested(&self) -> Vec<Vec<f32>> {
+        self.rows().map(<[f32]>::to_vec).collect()
+    }
+}
+
+impl serde::Serialize for FrameMatrix {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.n_frames))?;
+        for row in self.rows().take(self.n_frames) {
+            seq.serialize_element(row)?;
+        }
+        seq.end()
+    }
+}

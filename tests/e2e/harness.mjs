@@ -1,0 +1,60 @@
+// Shared set-up for the end-to-end tests: start `ainrec serve` on a free loopback port,
+// launch Debian's Chromium through playwright-core (never a downloaded browser), and
+// record every request the page makes.
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const here = path.dirname(fileURLToPath(import.meta.url));
+export const repo = path.resolve(here, '../..');
+export const bin = path.resolve(here, process.env.AINREC_BIN || '../../target/release/ainrec');
+export const artifacts = path.join(here, 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+
+/** Starts `ainrec serve www --port 0`; resolves to { url, stop }. */
+export function startServer() {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(bin, ['serve', path.join(repo, 'www'), '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 15000);
+    proc.on('error', reject);
+    proc.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/http:\/\/127\.0\.0\.1:\d+\//);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: m[0], stop: () => proc.kill('SIGTERM') });
+      }
+    });
+  });
+}
+
+/** Launches headless Chromium with the flags this machine needs. */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic',
+      '--no-first-run', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** Opens the page, records requests, and waits until the worker reports ready. */
+export async function openPage(browser, url) {
+  const page = await browser.newPage();
+  const requests = [];
+  const consoleErrors = [];
+  page.on('request', (r) => requests.push({ url: r.url(), method: r.method() }));
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  await page.goto(url);
+  await page.waitForFunction(() => window.ainrec && window.ainrec.version, null, { timeout: 60000 });
+  return { page, requests, consoleErrors };
+}

@@ -1,0 +1,103 @@
+// The first slice in the browser: a real CC clip → MFCC heat-map, compared with the CLI.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { artifacts, bin, launchBrowser, openPage, repo, startServer } from './harness.mjs';
+
+const fixtures = path.join(repo, 'tests', 'fixtures');
+const wav = path.join(fixtures, 'wav', 'vibeace_22050_mono.wav');
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+test('the page and its scripts carry the security headers', async () => {
+  for (const [p, type] of [['', 'text/html'], ['app.js', 'text/javascript'], ['worker.js', 'text/javascript'],
+    ['pkg/ainrec_bg.wasm', 'application/wasm']]) {
+    const res = await fetch(server.url + p, { method: 'HEAD' });
+    assert.equal(res.status, 200, p);
+    assert.ok(res.headers.get('content-type').startsWith(type), `${p}: ${res.headers.get('content-type')}`);
+    const csp = res.headers.get('content-security-policy');
+    assert.ok(csp.includes("default-src 'self'") && csp.includes("'wasm-unsafe-eval'"), `${p}: ${csp}`);
+    assert.ok(!csp.includes('unsafe-inline') && !csp.includes("'unsafe-eval'"), csp);
+    assert.equal(res.headers.get('cross-origin-opener-policy'), 'same-origin');
+    assert.equal(res.headers.get('cross-origin-embedder-policy'), 'require-corp');
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  }
+  const traversal = await fetch(server.url + '%2e%2e/Cargo.toml');
+  assert.equal(traversal.status, 403);
+});
+
+test('a real clip gives the same MFCC in the browser as in the native CLI', async () => {
+  const { page, requests, consoleErrors } = await openPage(browser, server.url);
+  await page.setInputFiles('#file-input', wav);
+  await page.waitForFunction(() => window.ainrec.last && (window.ainrec.last.mfcc || window.ainrec.last.error),
+    null, { timeout: 60000 });
+  const last = await page.evaluate(() => window.ainrec.last);
+  assert.equal(last.error, undefined, last.error);
+  assert.equal(last.name, 'vibeace_22050_mono.wav');
+  assert.ok(Math.abs(last.duration - 10.0) < 1e-3, `duration ${last.duration}`);
+  assert.equal(last.nMfcc, 20);
+  assert.match(await page.textContent('[data-testid=status]'), /Done/);
+  await page.locator('[data-testid=mfcc-canvas]').screenshot({ path: path.join(artifacts, 'mfcc-canvas.png') });
+  await page.screenshot({ path: path.join(artifacts, 'page-mfcc.png'), fullPage: true });
+
+  // The canvas really shows something: not a single flat colour.
+  const distinct = await page.evaluate(() => {
+    const c = document.querySelector('[data-testid=mfcc-canvas]');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set();
+    for (let i = 0; i < d.length; i += 4 * 97) seen.add(`${d[i]},${d[i + 1]},${d[i + 2]}`);
+    return seen.size;
+  });
+  assert.ok(distinct > 20, `only ${distinct} colours on the heat-map`);
+
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ainrec-e2e-'));
+  const out = path.join(dir, 'native.json');
+  execFileSync(bin, ['features', '--frames', wav, '-o', out]);
+  const native = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(native.mfcc.length, last.nFrames);
+  // Tolerance: both sides run the same Rust code on the same 16-bit samples (the WAV is
+  // already 22050 Hz mono, so neither side resamples or mixes). What differs is only the
+  // FFT kernels (wasm simd128 vs native SSE/AVX) and summation order, i.e. f32 rounding:
+  // we allow 1e-4 of the largest |coefficient|, 10× tighter than the librosa parity bound.
+  let maxRef = 0;
+  let maxDiff = 0;
+  native.mfcc.forEach((frame, t) => frame.forEach((v, c) => {
+    maxRef = Math.max(maxRef, Math.abs(v));
+    maxDiff = Math.max(maxDiff, Math.abs(v - last.mfcc[t * 20 + c]));
+  }));
+  console.log(`browser vs native MFCC: max |diff| ${maxDiff.toExponential(2)} of max |ref| ${maxRef.toFixed(1)}`);
+  assert.ok(maxDiff <= 1e-4 * maxRef, `max diff ${maxDiff} > 1e-4 × ${maxRef}`);
+
+  const origin = new URL(server.url).origin;
+  for (const r of requests) {
+    assert.ok(r.url.startsWith(origin), `request to another origin: ${r.url}`);
+    assert.equal(r.method, 'GET', `${r.method} ${r.url}`);
+  }
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
+test('a corrupt file gets a clear message', async () => {
+  const { page } = await openPage(browser, server.url);
+  await page.setInputFiles('#file-input', path.join(fixtures, 'formats', 'broken.mp3'));
+  await page.waitForFunction(() => window.ainrec.last && window.ainrec.last.error, null, { timeout: 30000 });
+  const status = await page.textContent('[data-testid=status]');
+  assert.match(status, /Could not analyse broken\.mp3: the browser cannot decode it/);
+  await page.screenshot({ path: path.join(artifacts, 'page-corrupt.png') });
+  await page.setInputFiles('#file-input', path.join(fixtures, 'formats', 'empty.wav'));
+  await page.waitForFunction(() => window.ainrec.last.name === 'empty.wav', null, { timeout: 30000 });
+  assert.match(await page.textContent('[data-testid=status]'), /empty\.wav: the file is empty/);
+  await page.close();
+});
