@@ -10,6 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use ainrec::audio::decode::decode_file;
+use ainrec::data::splits::SplitConfig;
+use ainrec::eval_run::{run_eval, run_recommend, EvalOptions, RecommendOptions};
 use ainrec::features::mfcc::{delta, mfcc, MfccConfig};
 use ainrec::features::FrameMatrix;
 use ainrec::serve::StaticServer;
@@ -45,6 +47,52 @@ enum Command {
         /// mean and standard deviation.
         #[arg(long)]
         frames: bool,
+    },
+    /// Evaluate models on real listening data (hetrec2011-lastfm-2k) with 10-fold
+    /// cross-validation by user, under the full-ranking and sampled-100 protocols; writes
+    /// `results.json` and `RESULTS.md`. Each finished fold is checkpointed, so an
+    /// interrupted run resumes where it stopped.
+    Eval {
+        /// Comma-separated model names.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "popularity,item_knn,content_knn"
+        )]
+        models: Vec<String>,
+        /// Number of cross-validation folds (≥ 3: test, validation, training).
+        #[arg(long, default_value_t = 10)]
+        folds: usize,
+        /// The hetrec2011-lastfm-2k folder.
+        #[arg(long, default_value = "../shared/data/hetrec2011-lastfm-2k")]
+        data: PathBuf,
+        /// Output folder for results.json, RESULTS.md and the fold checkpoints.
+        #[arg(long, default_value = "docs")]
+        out: PathBuf,
+        /// Keep users with at least this many distinct artists.
+        #[arg(long)]
+        min_items: Option<usize>,
+        /// Seed of the fold assignment and of every input/target split.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Negatives per target in the sampled protocol.
+        #[arg(long, default_value_t = 100)]
+        negatives: usize,
+    },
+    /// Recommend from a history file (`{"version": 1, "items": [{"id": ...}, ...]}`); prints JSON.
+    Recommend {
+        /// The history file.
+        #[arg(long)]
+        history: PathBuf,
+        /// A baseline fitted on the shipped data: popularity, item_knn or content_knn.
+        #[arg(long, default_value = "item_knn")]
+        model: String,
+        /// Number of recommendations.
+        #[arg(short, default_value_t = 10)]
+        k: usize,
+        /// The hetrec2011-lastfm-2k folder.
+        #[arg(long, default_value = "../shared/data/hetrec2011-lastfm-2k")]
+        data: PathBuf,
     },
     /// Serve a folder (the web page by default) with the headers the page needs.
     Serve {
@@ -179,10 +227,18 @@ fn cmd_features(inputs: &[PathBuf], output: Option<&Path>, frames: bool) -> Exit
         match analyse(f, frames) {
             Ok(t) => tracks.push(t),
             Err(e) => {
-                bar.suspend(|| eprintln!("error: {}: {e}", f.display()));
+                // Decode and I/O errors already name the file; others get it prefixed.
+                let name = f.display().to_string();
+                let msg = e.to_string();
+                let msg = if msg.contains(&name) {
+                    msg
+                } else {
+                    format!("{name}: {msg}")
+                };
+                bar.suspend(|| eprintln!("error: {msg}"));
                 failed.push(Failure {
-                    file: f.display().to_string(),
-                    error: e.to_string(),
+                    file: name,
+                    error: msg,
                 });
             }
         }
@@ -253,6 +309,48 @@ fn cmd_serve(dir: &Path, bind: IpAddr, port: u16) -> ExitCode {
     }
 }
 
+fn cmd_eval(opts: EvalOptions) -> ExitCode {
+    if let Err(e) = std::fs::create_dir_all(&opts.out_dir) {
+        eprintln!("error: {}: {e}", opts.out_dir.display());
+        return ExitCode::FAILURE;
+    }
+    let started = std::time::Instant::now();
+    let bar = ProgressBar::new_spinner();
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let result = run_eval(&opts, &mut |msg| {
+        bar.set_message(msg.to_string());
+        bar.suspend(|| eprintln!("{msg}"));
+    });
+    bar.finish_and_clear();
+    match result {
+        Ok(_) => {
+            eprintln!(
+                "wrote {0}/results.json and {0}/RESULTS.md in {1:.1} s",
+                opts.out_dir.display(),
+                started.elapsed().as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn cmd_recommend(opts: &RecommendOptions) -> ExitCode {
+    match run_recommend(opts) {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -261,6 +359,48 @@ fn main() -> ExitCode {
             output,
             frames,
         } => cmd_features(&inputs, output.as_deref(), frames),
+        Command::Eval {
+            models,
+            folds,
+            data,
+            out,
+            min_items,
+            seed,
+            negatives,
+        } => {
+            let defaults = SplitConfig::default();
+            let opts = EvalOptions {
+                data_dir: data,
+                out_dir: out,
+                models,
+                split: SplitConfig {
+                    folds,
+                    min_items: min_items.unwrap_or(defaults.min_items),
+                    seed: seed.unwrap_or(defaults.seed),
+                    ..defaults
+                },
+                negatives,
+                command: std::env::args()
+                    .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .replacen(&std::env::args().next().unwrap_or_default(), "ainrec", 1),
+                ..EvalOptions::default()
+            };
+            cmd_eval(opts)
+        }
+        Command::Recommend {
+            history,
+            model,
+            k,
+            data,
+        } => cmd_recommend(&RecommendOptions {
+            data_dir: data,
+            history,
+            model,
+            k,
+            ..RecommendOptions::default()
+        }),
         Command::Serve { dir, port, bind } => cmd_serve(&dir, bind, port),
     }
 }

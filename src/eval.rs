@@ -1,0 +1,747 @@
+//! Metrics and evaluation protocols (DESIGN §5), and tuning on the validation fold.
+//!
+//! # Metrics (k = 1…[`MAX_K`])
+//! For a user with target set T and a ranked list L (top k):
+//! - `precision@k` = |L∩T| / k; `recall@k` = |L∩T| / |T|; `hit@k` = 1 if |L∩T| > 0;
+//! - `ndcg@k` with **binary relevance, standard form**: DCG = Σ_{i<k} rel_i / log2(i + 2),
+//!   divided by the ideal DCG of min(k, |T|) relevant items. (The paper's eq. 6 mixes rel_i and
+//!   2^rel_i − 1 gains; with binary relevance both give this.)
+//! - `accuracy@k` = the paper's eq. 5: Σ_users |L∩T| / Σ_users |T|, **micro**-averaged over all
+//!   users of a fold (recall-like; reported under the paper's name).
+//!
+//! Every metric except accuracy is averaged over users (each user weighs the same), then over
+//! folds: results are mean ± sample standard deviation (n − 1) of the per-fold values.
+//!
+//! # Protocols
+//! - `full` (the headline): rank the **whole catalog minus the user's input history**; targets
+//!   are the held-out part.
+//! - `sampled100`: each target is ranked against 100 negatives drawn uniformly from items outside
+//!   the user's **whole** history (input and targets), with a fixed seed derived from the user id
+//!   and target, drawn once per fold ([`FoldProtocol`]) and shared by every model. Each target is
+//!   its own one-relevant list: hit@k = 1 if rank < k, ndcg@k = hit@k / log2(rank + 2),
+//!   precision@k = hit@k / k, recall@k = hit@k; per user these are averaged over the user's
+//!   targets. Ranks use the same tie rule as recommendations ([`crate::recommend::ranks_before`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::data::rng::{derive_seed, hash_str, Rng};
+use crate::data::splits::{split_user, Fold, SplitConfig};
+use crate::data::{ContentMatrix, Dataset};
+use crate::error::{Error, Result};
+use crate::recommend::{check_scores, ranks_before, top_k, Recommender, UserInput};
+
+/// Largest cut-off evaluated.
+pub const MAX_K: usize = 20;
+/// Metric names, in report order.
+pub const METRICS: [&str; 5] = ["precision", "recall", "accuracy", "ndcg", "hit"];
+/// Protocol names, in report order.
+pub const PROTOCOLS: [&str; 2] = ["full", "sampled100"];
+/// Negatives per target in the sampled protocol.
+pub const DEFAULT_NEGATIVES: usize = 100;
+/// Default seed for sampled negatives.
+pub const DEFAULT_NEGATIVE_SEED: u64 = 100_100;
+/// The validation metric every model is tuned on (full protocol).
+pub const TUNING_METRIC: &str = "ndcg@10";
+/// The most configurations any model may try on the validation fold (the shared budget).
+pub const TUNING_BUDGET: usize = 16;
+
+/// `metric@k`, the key used in tables and `results.json`.
+pub fn metric_key(metric: &str, k: usize) -> String {
+    format!("{metric}@{k}")
+}
+
+/// Metric name → value for one protocol on one fold.
+pub type MetricTable = BTreeMap<String, f64>;
+
+fn discount(rank: usize) -> f64 {
+    1.0 / ((rank + 2) as f64).log2()
+}
+
+/// Sums of per-user metrics over a set of users, finished into a [`MetricTable`].
+#[derive(Debug, Clone, Default)]
+pub struct Accumulator {
+    users: usize,
+    precision: [f64; MAX_K],
+    recall: [f64; MAX_K],
+    ndcg: [f64; MAX_K],
+    hit: [f64; MAX_K],
+    hits_total: [f64; MAX_K],
+    targets_total: f64,
+}
+
+impl Accumulator {
+    /// An empty accumulator.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one user under the full protocol. `ranked_hits[i]` says whether the item at rank `i`
+    /// of the user's list is a target (only the first [`MAX_K`] entries are read; a shorter list
+    /// counts the missing ranks as misses). Users without targets are skipped.
+    pub fn add_full(&mut self, ranked_hits: &[bool], n_targets: usize) {
+        if n_targets == 0 {
+            return;
+        }
+        self.users += 1;
+        self.targets_total += n_targets as f64;
+        let (mut hits, mut dcg, mut idcg) = (0usize, 0.0, 0.0);
+        for k in 1..=MAX_K {
+            let i = k - 1;
+            if ranked_hits.get(i).copied().unwrap_or(false) {
+                hits += 1;
+                dcg += discount(i);
+            }
+            if i < n_targets {
+                idcg += discount(i);
+            }
+            self.precision[i] += hits as f64 / k as f64;
+            self.recall[i] += hits as f64 / n_targets as f64;
+            self.ndcg[i] += dcg / idcg;
+            self.hit[i] += f64::from(u8::from(hits > 0));
+            self.hits_total[i] += hits as f64;
+        }
+    }
+
+    /// Adds one user under the sampled protocol: `ranks[t]` is target t's 0-based rank among
+    /// itself and its negatives. Users without targets are skipped.
+    pub fn add_sampled(&mut self, ranks: &[usize]) {
+        if ranks.is_empty() {
+            return;
+        }
+        self.users += 1;
+        let n = ranks.len() as f64;
+        self.targets_total += n;
+        for k in 1..=MAX_K {
+            let i = k - 1;
+            let (mut hits, mut dcg) = (0.0, 0.0);
+            for &r in ranks {
+                if r < k {
+                    hits += 1.0;
+                    dcg += discount(r);
+                }
+            }
+            self.precision[i] += hits / n / k as f64;
+            self.recall[i] += hits / n;
+            self.ndcg[i] += dcg / n;
+            self.hit[i] += hits / n;
+            self.hits_total[i] += hits;
+        }
+    }
+
+    /// Number of users added.
+    pub fn users(&self) -> usize {
+        self.users
+    }
+
+    /// User-averaged metrics (accuracy micro-averaged) for every k; all zero without users.
+    pub fn finish(&self) -> MetricTable {
+        let u = self.users.max(1) as f64;
+        let mut t = MetricTable::new();
+        for k in 1..=MAX_K {
+            let i = k - 1;
+            t.insert(metric_key("precision", k), self.precision[i] / u);
+            t.insert(metric_key("recall", k), self.recall[i] / u);
+            t.insert(metric_key("ndcg", k), self.ndcg[i] / u);
+            t.insert(metric_key("hit", k), self.hit[i] / u);
+            let acc = if self.targets_total > 0.0 {
+                self.hits_total[i] / self.targets_total
+            } else {
+                0.0
+            };
+            t.insert(metric_key("accuracy", k), acc);
+        }
+        t
+    }
+}
+
+/// One evaluated user: the input a model sees and the targets it should find.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestCase {
+    /// Dataset index of the user.
+    pub user: usize,
+    /// The input part of the history.
+    pub input: UserInput,
+    /// Catalog indices of the held-out targets.
+    pub targets: Vec<usize>,
+}
+
+/// Splits each of `users` into input and targets ([`split_user`]).
+pub fn build_cases(
+    dataset: &Dataset,
+    users: &[usize],
+    split: &SplitConfig,
+) -> Result<Vec<TestCase>> {
+    users
+        .iter()
+        .map(|&u| {
+            let (input, targets) =
+                split_user(&dataset.users[u], split.seed, split.target_fraction)?;
+            Ok(TestCase {
+                user: u,
+                input: UserInput::from_listens(&input),
+                targets: targets.iter().map(|l| l.item).collect(),
+            })
+        })
+        .collect()
+}
+
+/// The test users of one fold with their sampled negatives, built once and shared by every model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoldProtocol {
+    /// The evaluated users.
+    pub cases: Vec<TestCase>,
+    /// `negatives[c][t]`: the negatives of target `t` of case `c`, drawn from outside the user's
+    /// whole history.
+    pub negatives: Vec<Vec<Vec<usize>>>,
+}
+
+impl FoldProtocol {
+    /// Builds the cases of `users` and draws `n_negatives` negatives per target. The draw for a
+    /// target depends only on `negative_seed`, the user id and the target's position, never on
+    /// the model or fold order.
+    pub fn build(
+        dataset: &Dataset,
+        users: &[usize],
+        split: &SplitConfig,
+        n_negatives: usize,
+        negative_seed: u64,
+    ) -> Result<Self> {
+        let cases = build_cases(dataset, users, split)?;
+        let n_items = dataset.catalog.len();
+        let negatives = cases
+            .iter()
+            .map(|c| {
+                let whole = dataset.users[c.user].items();
+                let uid = hash_str(&dataset.users[c.user].user);
+                (0..c.targets.len())
+                    .map(|t| {
+                        let seed =
+                            derive_seed(negative_seed, &[hash_str("negatives"), uid, t as u64]);
+                        Rng::new(seed).sample_excluding(n_items, n_negatives, &whole)
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(FoldProtocol { cases, negatives })
+    }
+}
+
+/// Full-ranking metrics of `model` over `cases`.
+pub fn evaluate_full(model: &dyn Recommender, cases: &[TestCase]) -> Result<MetricTable> {
+    let mut acc = Accumulator::new();
+    for c in cases {
+        let scores = model.score(&c.input)?;
+        check_scores(model.name(), &scores, model.n_items())?;
+        let list = top_k(&scores, &c.input.item_indices(), MAX_K);
+        let hits: Vec<bool> = list.iter().map(|(i, _)| c.targets.contains(i)).collect();
+        acc.add_full(&hits, c.targets.len());
+    }
+    Ok(acc.finish())
+}
+
+/// Sampled-protocol metrics of `model` over the cases of `protocol`. Each user is scored once on
+/// the union of their targets and negatives ([`Recommender::score_candidates`]).
+pub fn evaluate_sampled(model: &dyn Recommender, protocol: &FoldProtocol) -> Result<MetricTable> {
+    let mut acc = Accumulator::new();
+    for (c, negs) in protocol.cases.iter().zip(&protocol.negatives) {
+        let mut cands: Vec<usize> = c.targets.clone();
+        for n in negs {
+            cands.extend_from_slice(n);
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        let s = model.score_candidates(&c.input, &cands)?;
+        if s.len() != cands.len() || s.iter().any(|x| x.is_nan()) {
+            return Err(Error::Model(format!(
+                "{} returned invalid candidate scores",
+                model.name()
+            )));
+        }
+        let score_of = |i: usize| s[cands.binary_search(&i).unwrap_or_default()];
+        let ranks: Vec<usize> = c
+            .targets
+            .iter()
+            .zip(negs)
+            .map(|(&t, ns)| {
+                let st = (t, score_of(t));
+                ns.iter()
+                    .filter(|&&n| ranks_before((n, score_of(n)), st))
+                    .count()
+            })
+            .collect();
+        acc.add_sampled(&ranks);
+    }
+    Ok(acc.finish())
+}
+
+/// Both protocols: `{"full": …, "sampled100": …}`.
+pub fn evaluate(
+    model: &dyn Recommender,
+    protocol: &FoldProtocol,
+) -> Result<BTreeMap<String, MetricTable>> {
+    let mut out = BTreeMap::new();
+    out.insert(
+        PROTOCOLS[0].to_owned(),
+        evaluate_full(model, &protocol.cases)?,
+    );
+    out.insert(PROTOCOLS[1].to_owned(), evaluate_sampled(model, protocol)?);
+    Ok(out)
+}
+
+/// A mean and a standard deviation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MeanStd {
+    /// Mean over folds.
+    pub mean: f64,
+    /// Sample standard deviation over folds (n − 1; 0 for a single fold).
+    pub std: f64,
+}
+
+/// Mean ± sample std of each metric over per-fold tables (metrics missing from a table are
+/// averaged over the tables that have them).
+pub fn aggregate(tables: &[MetricTable]) -> BTreeMap<String, MeanStd> {
+    let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for t in tables {
+        for (k, v) in t {
+            values.entry(k.clone()).or_default().push(*v);
+        }
+    }
+    values
+        .into_iter()
+        .map(|(k, v)| {
+            let n = v.len() as f64;
+            let mean = v.iter().sum::<f64>() / n;
+            let std = if v.len() > 1 {
+                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+            } else {
+                0.0
+            };
+            (k, MeanStd { mean, std })
+        })
+        .collect()
+}
+
+/// What a model is fitted on.
+#[derive(Debug, Clone, Copy)]
+pub struct FitContext<'a> {
+    /// The whole data set (only `train_users`' histories may be used).
+    pub dataset: &'a Dataset,
+    /// Dataset indices of the users to fit on.
+    pub train_users: &'a [usize],
+    /// Item content built from the same training users (tag profiles) or user-independent
+    /// (audio descriptors); `None` when the data set has none.
+    pub content: Option<&'a ContentMatrix>,
+    /// Seed for any randomness in fitting.
+    pub seed: u64,
+}
+
+/// Something that turns training data and a configuration into a [`Recommender`]. Baselines
+/// implement it now; neural models implement it later and get the same tuning and evaluation.
+pub trait Trainer {
+    /// Model name, as in results.
+    fn name(&self) -> &str;
+
+    /// The configurations tried on the validation fold, in order (at most [`TUNING_BUDGET`]).
+    /// On a tie in the tuning metric the earlier configuration wins.
+    fn grid(&self) -> Vec<Value>;
+
+    /// Fits one configuration.
+    fn fit(&self, ctx: &FitContext<'_>, config: &Value) -> Result<Box<dyn Recommender>>;
+}
+
+/// One configuration tried while tuning, with its validation score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    /// The configuration.
+    pub config: Value,
+    /// [`TUNING_METRIC`] on the validation users.
+    pub score: f64,
+}
+
+/// Fits every grid configuration on `ctx` and scores it on `validation` (full protocol,
+/// [`TUNING_METRIC`]). Returns the best configuration and all trials.
+pub fn tune(
+    trainer: &dyn Trainer,
+    ctx: &FitContext<'_>,
+    validation: &[TestCase],
+) -> Result<(Value, Vec<Trial>)> {
+    let grid = trainer.grid();
+    if grid.is_empty() || grid.len() > TUNING_BUDGET {
+        return Err(Error::invalid(
+            format!("tuning grid of {}", trainer.name()),
+            format!("1 to {TUNING_BUDGET} configurations"),
+            grid.len(),
+        ));
+    }
+    let mut trials = Vec::with_capacity(grid.len());
+    let mut best: Option<(f64, Value)> = None;
+    for config in grid {
+        let model = trainer.fit(ctx, &config)?;
+        let score = evaluate_full(model.as_ref(), validation)?[TUNING_METRIC];
+        if best.as_ref().is_none_or(|(b, _)| score > *b) {
+            best = Some((score, config.clone()));
+        }
+        trials.push(Trial { config, score });
+    }
+    let (_, best) = best.ok_or_else(|| Error::Model("empty tuning grid".into()))?;
+    Ok((best, trials))
+}
+
+/// The outcome of one model on one fold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoldResult {
+    /// The configuration chosen on the validation users.
+    pub chosen: Value,
+    /// Every configuration tried and its validation score.
+    pub trials: Vec<Trial>,
+    /// `metrics[protocol][metric]` on the test users.
+    pub metrics: BTreeMap<String, MetricTable>,
+}
+
+/// Builds item content for a set of training users (see [`run_fold`]).
+pub type ContentFor<'a> = dyn Fn(&[usize]) -> Result<Option<Arc<ContentMatrix>>> + 'a;
+
+/// Tunes `trainer` on (fold.train → fold.validation), refits the chosen configuration on
+/// train ∪ validation, and evaluates it on the fold's test protocol.
+///
+/// `content_for(users)` must build item content from those users only (tag profiles) or return
+/// user-independent content (audio); it is called once for each training set, and may cache
+/// (every model of a fold asks for the same two training sets).
+pub fn run_fold(
+    trainer: &dyn Trainer,
+    dataset: &Dataset,
+    fold: &Fold,
+    split: &SplitConfig,
+    test: &FoldProtocol,
+    content_for: &ContentFor<'_>,
+) -> Result<FoldResult> {
+    let validation = build_cases(dataset, &fold.validation, split)?;
+    let tune_content = content_for(&fold.train)?;
+    let seed = derive_seed(split.seed, &[hash_str(trainer.name()), fold.index as u64]);
+    let ctx = FitContext {
+        dataset,
+        train_users: &fold.train,
+        content: tune_content.as_deref(),
+        seed,
+    };
+    let (chosen, trials) = tune(trainer, &ctx, &validation)?;
+    drop(tune_content);
+
+    let full_train = fold.train_and_validation();
+    let content = content_for(&full_train)?;
+    let ctx = FitContext {
+        dataset,
+        train_users: &full_train,
+        content: content.as_deref(),
+        seed,
+    };
+    let model = trainer.fit(&ctx, &chosen)?;
+    let metrics = evaluate(model.as_ref(), test)?;
+    Ok(FoldResult {
+        chosen,
+        trials,
+        metrics,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    // In wasm the same tests run under wasm-bindgen-test (`#[test]` resolves to its macro).
+    use super::*;
+    use crate::data::splits::{assign_folds, filter_users, make_folds};
+    use crate::data::{DatasetBuilder, Listen};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn full_metrics_by_hand() {
+        // Targets {A, B, C}; list hits at ranks 0 and 2 (1-based 1 and 3).
+        let mut acc = Accumulator::new();
+        acc.add_full(&[true, false, true, false, false], 3);
+        let t = acc.finish();
+        assert!(close(t["precision@1"], 1.0));
+        assert!(close(t["precision@2"], 0.5));
+        assert!(close(t["precision@3"], 2.0 / 3.0));
+        assert!(close(t["precision@10"], 0.2));
+        assert!(close(t["recall@1"], 1.0 / 3.0));
+        assert!(close(t["recall@3"], 2.0 / 3.0));
+        assert!(close(t["recall@20"], 2.0 / 3.0));
+        assert!(close(t["hit@1"], 1.0));
+        // DCG@3 = 1 + 1/log2(4) = 1.5; IDCG@3 = 1 + 1/log2(3) + 1/2.
+        let idcg3 = 1.0 + 1.0 / 3f64.log2() + 0.5;
+        assert!(close(t["ndcg@3"], 1.5 / idcg3));
+        assert!(close(t["ndcg@1"], 1.0));
+        // Past |T| the ideal DCG stops growing.
+        assert!(close(t["ndcg@10"], 1.5 / idcg3));
+        assert!(close(t["accuracy@3"], 2.0 / 3.0));
+    }
+
+    #[test]
+    fn accuracy_is_micro_and_others_are_user_means() {
+        let mut acc = Accumulator::new();
+        acc.add_full(&[true], 1); // 1 of 1
+        acc.add_full(&[false, false, false, false, false], 4); // 0 of 4 in top 5
+        acc.add_full(&[], 0); // skipped: no targets
+        let t = acc.finish();
+        assert_eq!(acc.users(), 2);
+        assert!(close(t["recall@5"], 0.5), "macro: (1 + 0) / 2");
+        assert!(close(t["accuracy@5"], 0.2), "micro: 1 / (1 + 4)");
+        assert!(close(t["hit@5"], 0.5));
+        assert!(close(t["precision@5"], 0.1));
+    }
+
+    #[test]
+    fn sampled_metrics_by_hand() {
+        let mut acc = Accumulator::new();
+        acc.add_sampled(&[0, 4, 50]);
+        let t = acc.finish();
+        assert!(close(t["hit@1"], 1.0 / 3.0));
+        assert!(close(t["hit@5"], 2.0 / 3.0));
+        assert!(close(t["hit@20"], 2.0 / 3.0));
+        assert!(close(t["recall@5"], 2.0 / 3.0));
+        assert!(close(t["precision@5"], 2.0 / 15.0));
+        assert!(close(t["ndcg@5"], (1.0 + 1.0 / 6f64.log2()) / 3.0));
+        assert!(close(t["accuracy@5"], 2.0 / 3.0));
+    }
+
+    #[test]
+    fn aggregate_uses_sample_std() {
+        let mk = |v| MetricTable::from([("x@1".to_owned(), v)]);
+        let a = aggregate(&[mk(1.0), mk(3.0)]);
+        assert!(close(a["x@1"].mean, 2.0));
+        assert!(close(a["x@1"].std, 2f64.sqrt()));
+        assert_eq!(aggregate(&[mk(5.0)])["x@1"].std, 0.0);
+    }
+
+    /// Scores item i as `weights[i]`, whatever the input.
+    struct Fixed(Vec<f32>);
+    impl Recommender for Fixed {
+        fn name(&self) -> &str {
+            "fixed"
+        }
+        fn n_items(&self) -> usize {
+            self.0.len()
+        }
+        fn score(&self, _: &UserInput) -> Result<Vec<f32>> {
+            Ok(self.0.clone())
+        }
+    }
+
+    #[test]
+    fn full_protocol_excludes_input_and_ranks_the_rest() {
+        // Items 0..6; the model prefers low indices. Input {0, 1}; targets {2, 5}.
+        let model = Fixed(vec![6.0, 5.0, 4.0, 3.0, 2.0, 1.0]);
+        let input = UserInput::from_listens(&[
+            Listen {
+                item: 0,
+                plays: 1,
+                time: None,
+            },
+            Listen {
+                item: 1,
+                plays: 1,
+                time: None,
+            },
+        ]);
+        let cases = [TestCase {
+            user: 0,
+            input,
+            targets: vec![2, 5],
+        }];
+        let t = evaluate_full(&model, &cases).unwrap();
+        // Ranking without the input: 2, 3, 4, 5 → hits at ranks 0 and 3.
+        assert!(
+            close(t["precision@1"], 1.0),
+            "item 0 and 1 must not occupy the top"
+        );
+        assert!(close(t["recall@3"], 0.5));
+        assert!(close(t["recall@4"], 1.0));
+        assert!(close(t["precision@20"], 2.0 / 20.0));
+    }
+
+    #[test]
+    fn sampled_protocol_ranks_targets_against_their_negatives() {
+        let model = Fixed(vec![0.0, 1.0, 2.0, 3.0, 4.0, 4.0]);
+        let input = UserInput::from_listens(&[Listen {
+            item: 0,
+            plays: 1,
+            time: None,
+        }]);
+        let protocol = FoldProtocol {
+            cases: vec![TestCase {
+                user: 0,
+                input,
+                targets: vec![4, 1],
+            }],
+            // Target 4 vs {5 (tie, higher index → after), 3}: rank 0. Target 1 vs {2, 3}: rank 2.
+            negatives: vec![vec![vec![5, 3], vec![2, 3]]],
+        };
+        let t = evaluate_sampled(&model, &protocol).unwrap();
+        assert!(close(t["hit@1"], 0.5));
+        assert!(close(t["hit@2"], 0.5));
+        assert!(close(t["hit@3"], 1.0));
+        assert!(close(t["ndcg@3"], (1.0 + 0.5) / 2.0));
+    }
+
+    /// Every user has the 6 shared items `p0..p5` and 6 items of their own.
+    fn toy_dataset(n_users: usize) -> Dataset {
+        let mut b = DatasetBuilder::new();
+        for u in 0..n_users {
+            for i in 0..6 {
+                b.add(&format!("u{u}"), &format!("p{i}"), 1, None);
+                b.add(&format!("u{u}"), &format!("own{u}-{i}"), 1, None);
+            }
+        }
+        b.build()
+    }
+
+    #[test]
+    fn negatives_are_outside_the_whole_history_and_reproducible() {
+        let d = toy_dataset(20);
+        let split = SplitConfig {
+            min_items: 1,
+            folds: 5,
+            seed: 3,
+            target_fraction: 0.25,
+        };
+        let users: Vec<usize> = (0..20).collect();
+        let p = FoldProtocol::build(&d, &users, &split, 100, 9).unwrap();
+        for (c, negs) in p.cases.iter().zip(&p.negatives) {
+            assert_eq!(negs.len(), c.targets.len());
+            let whole = d.users[c.user].items();
+            for n in negs {
+                assert_eq!(n.len(), 100);
+                assert!(n.iter().all(|i| !whole.contains(i)));
+            }
+        }
+        // The same user gets the same negatives whatever else is in the fold.
+        let q = FoldProtocol::build(&d, &users[5..7], &split, 100, 9).unwrap();
+        assert_eq!(q.negatives[0], p.negatives[5]);
+        assert_eq!(q.cases[1], p.cases[6]);
+        assert_ne!(
+            FoldProtocol::build(&d, &users, &split, 100, 10)
+                .unwrap()
+                .negatives,
+            p.negatives
+        );
+    }
+
+    /// A trainer whose grid is two constant models: a good one (scores by popularity) and one
+    /// that prefers unpopular items.
+    struct Toy;
+    struct Pop(Vec<f32>);
+    impl Recommender for Pop {
+        fn name(&self) -> &str {
+            "toy"
+        }
+        fn n_items(&self) -> usize {
+            self.0.len()
+        }
+        fn score(&self, _: &UserInput) -> Result<Vec<f32>> {
+            Ok(self.0.clone())
+        }
+    }
+    impl Trainer for Toy {
+        fn name(&self) -> &str {
+            "toy"
+        }
+        fn grid(&self) -> Vec<Value> {
+            vec![
+                serde_json::json!({"sign": -1.0}),
+                serde_json::json!({"sign": 1.0}),
+            ]
+        }
+        fn fit(&self, ctx: &FitContext<'_>, config: &Value) -> Result<Box<dyn Recommender>> {
+            let sign = config["sign"].as_f64().unwrap() as f32;
+            let counts = ctx.dataset.item_user_counts(ctx.train_users);
+            Ok(Box::new(Pop(counts
+                .iter()
+                .map(|&c| sign * c as f32)
+                .collect())))
+        }
+    }
+
+    #[test]
+    fn run_fold_tunes_on_validation_and_reports_both_protocols() {
+        let d = toy_dataset(30);
+        let split = SplitConfig {
+            min_items: 1,
+            folds: 5,
+            seed: 3,
+            target_fraction: 0.25,
+        };
+        let folds = make_folds(&assign_folds(&d, &filter_users(&d, 1), 5, 3).unwrap());
+        let test = FoldProtocol::build(&d, &folds[0].test, &split, 50, 1).unwrap();
+        // Record which users item content is built from: never a test user, and the
+        // validation users only for the final refit.
+        let asked: std::cell::RefCell<Vec<Vec<usize>>> = Default::default();
+        let content_for = |users: &[usize]| -> Result<Option<Arc<ContentMatrix>>> {
+            asked.borrow_mut().push(users.to_vec());
+            Ok(None)
+        };
+        let r = run_fold(&Toy, &d, &folds[0], &split, &test, &content_for).unwrap();
+        let asked = asked.into_inner();
+        assert_eq!(
+            asked,
+            vec![folds[0].train.clone(), folds[0].train_and_validation()]
+        );
+        assert!(asked.iter().flatten().all(|u| !folds[0].test.contains(u)));
+        assert!(asked[0].iter().all(|u| !folds[0].validation.contains(u)));
+        assert_eq!(r.trials.len(), 2);
+        assert_eq!(r.chosen, serde_json::json!({"sign": 1.0}));
+        assert!(r.trials[1].score >= r.trials[0].score);
+        assert_eq!(r.metrics.len(), 2);
+        assert_eq!(r.metrics["full"].len(), METRICS.len() * MAX_K);
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every metric is in [0, 1]; recall and hit never decrease with k; precision@k · k is
+        /// the hit count, which never exceeds |targets|.
+        #[test]
+        fn full_metrics_are_bounded_and_monotone(
+            hits in prop::collection::vec(any::<bool>(), 0..25),
+            extra_targets in 0usize..10,
+        ) {
+            let n_targets = hits.iter().take(MAX_K).filter(|h| **h).count() + extra_targets;
+            prop_assume!(n_targets > 0);
+            let mut acc = Accumulator::new();
+            acc.add_full(&hits, n_targets);
+            let t = acc.finish();
+            for v in t.values() {
+                prop_assert!((0.0..=1.0 + 1e-12).contains(v));
+            }
+            for k in 2..=MAX_K {
+                prop_assert!(t[&metric_key("recall", k)] >= t[&metric_key("recall", k - 1)]);
+                prop_assert!(t[&metric_key("hit", k)] >= t[&metric_key("hit", k - 1)]);
+                let h = t[&metric_key("precision", k)] * k as f64;
+                prop_assert!(h <= n_targets as f64 + 1e-9);
+            }
+        }
+
+        /// Sampled ranks give hit@k = share of ranks below k.
+        #[test]
+        fn sampled_hit_is_the_share_of_small_ranks(ranks in prop::collection::vec(0usize..101, 1..15)) {
+            let mut acc = Accumulator::new();
+            acc.add_sampled(&ranks);
+            let t = acc.finish();
+            for k in 1..=MAX_K {
+                let share = ranks.iter().filter(|r| **r < k).count() as f64 / ranks.len() as f64;
+                prop_assert!((t[&metric_key("hit", k)] - share).abs() < 1e-12);
+            }
+        }
+    }
+}

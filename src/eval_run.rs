@@ -1,0 +1,729 @@
+//! Native drivers behind `ainrec eval` and `ainrec recommend` (no CLI types here; the binary maps
+//! its flags onto [`EvalOptions`] and [`RecommendOptions`]).
+//!
+//! `eval`: for each fold, each model is tuned on the validation fold, refitted on train ∪
+//! validation and evaluated on the test fold under both protocols; each finished fold × model is
+//! checkpointed to `<out>/.eval-checkpoints/fold-NN.json`, so an interrupted run resumes where it
+//! stopped (a checkpoint made with other settings, data or grid is recomputed, not reused). At the
+//! end `<out>/results.json` and `<out>/RESULTS.md` are written.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::baselines::{baseline_trainer, count_choices, default_config, BASELINES};
+use crate::data::hetrec::{Hetrec, CREDIT};
+use crate::data::history::read_history;
+use crate::data::splits::{
+    assign_folds, filter_users, make_folds, user_mask, SplitConfig, PAPER_MIN_TRACKS,
+};
+use crate::data::ContentMatrix;
+use crate::error::{Error, Result};
+use crate::eval::{
+    aggregate, run_fold, FitContext, FoldProtocol, FoldResult, MeanStd, Trainer, DEFAULT_NEGATIVES,
+    DEFAULT_NEGATIVE_SEED, MAX_K, METRICS, PROTOCOLS, TUNING_BUDGET, TUNING_METRIC,
+};
+use crate::recommend::{recommend, UserInput};
+
+/// Where the shipped hetrec data lives, relative to the working directory (the repo root).
+pub const DEFAULT_DATA_DIR: &str = "../shared/data/hetrec2011-lastfm-2k";
+/// Default output directory for `results.json` and `RESULTS.md`.
+pub const DEFAULT_OUT_DIR: &str = "docs";
+/// Checkpoint sub-directory of the output directory (keep it out of version control).
+pub const CHECKPOINT_DIR: &str = ".eval-checkpoints";
+
+/// Options of `ainrec eval`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalOptions {
+    /// hetrec2011-lastfm-2k directory.
+    pub data_dir: PathBuf,
+    /// Where `results.json`, `RESULTS.md` and the checkpoints go.
+    pub out_dir: PathBuf,
+    /// Model names, evaluated in this order.
+    pub models: Vec<String>,
+    /// User filter, folds, split seed, target fraction.
+    pub split: SplitConfig,
+    /// Negatives per target in the sampled protocol.
+    pub negatives: usize,
+    /// Seed for sampled negatives.
+    pub negative_seed: u64,
+    /// The command line that produced the run, quoted in `RESULTS.md`.
+    pub command: String,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            out_dir: PathBuf::from(DEFAULT_OUT_DIR),
+            models: BASELINES.iter().map(|s| s.to_string()).collect(),
+            split: SplitConfig::default(),
+            negatives: DEFAULT_NEGATIVES,
+            negative_seed: DEFAULT_NEGATIVE_SEED,
+            command: "ainrec eval --models popularity,item_knn,content_knn --folds 10".into(),
+        }
+    }
+}
+
+/// Size of the data set and of what the filter kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataStats {
+    /// Users in the data.
+    pub users: usize,
+    /// Users kept by the filter.
+    pub users_kept: usize,
+    /// Catalog items (artists).
+    pub items: usize,
+    /// User–item pairs of all users.
+    pub interactions: usize,
+    /// Share of kept users' pairs that carry a date.
+    pub dated_fraction: f64,
+}
+
+/// The `settings` object of `results.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Data directory as given.
+    pub data: String,
+    /// Data statistics.
+    pub dataset: DataStats,
+    /// Minimum distinct items per user (the threshold), with the paper's for reference.
+    pub min_items: usize,
+    /// The paper's threshold on Taste Profile.
+    pub paper_min_tracks: usize,
+    /// Number of folds.
+    pub folds: usize,
+    /// Seed of folds and input/target splits.
+    pub split_seed: u64,
+    /// Share of an evaluated user's items held out as targets.
+    pub target_fraction: f64,
+    /// Negatives per target in `sampled100`.
+    pub negatives: usize,
+    /// Seed of the sampled negatives.
+    pub negative_seed: u64,
+    /// Tuning metric, budget and validation rule.
+    pub tuning: Value,
+    /// Grid of each model.
+    pub grids: BTreeMap<String, Vec<Value>>,
+    /// Configuration chosen on each fold, per model.
+    pub chosen: BTreeMap<String, Vec<Value>>,
+    /// Wall-clock seconds per model summed over folds (tune + refit + evaluate), for this
+    /// machine; folds restored from checkpoints count with their original times.
+    pub wall_seconds: BTreeMap<String, f64>,
+    /// The command that made the run.
+    pub command: String,
+}
+
+/// `results.json`: `results[protocol][model][metric] = {mean, std}` plus the later sections and
+/// the settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// `results[protocol][model][metric]`.
+    pub results: BTreeMap<String, BTreeMap<String, BTreeMap<String, MeanStd>>>,
+    /// `audio_proxy[feature_set][metric]`, filled by the audio-proxy evaluation (empty here).
+    pub audio_proxy: BTreeMap<String, BTreeMap<String, MeanStd>>,
+    /// `seconds_per_epoch[model]`, filled by the neural models (empty here).
+    pub seconds_per_epoch: BTreeMap<String, f64>,
+    /// How the numbers were made.
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CheckpointEntry {
+    grid: Vec<Value>,
+    seconds: f64,
+    result: FoldResult,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FoldCheckpoint {
+    fingerprint: Value,
+    fold: usize,
+    models: BTreeMap<String, CheckpointEntry>,
+}
+
+fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// The trainer for a model name. Baselines now; the neural models register here later.
+pub fn resolve_trainer(name: &str) -> Result<Box<dyn Trainer>> {
+    baseline_trainer(name)
+        .ok_or_else(|| Error::invalid("model", format!("one of {}", BASELINES.join(", ")), name))
+}
+
+fn load_hetrec(dir: &Path) -> Result<Hetrec> {
+    Hetrec::load(dir)
+}
+
+/// Runs the cross-validated evaluation and writes `results.json` and `RESULTS.md`.
+/// `progress` receives one line per step (fold × model, resumes, files written).
+pub fn run_eval(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Summary> {
+    if opts.models.is_empty() {
+        return Err(Error::invalid("models", "at least one model name", "none"));
+    }
+    let trainers: Vec<Box<dyn Trainer>> = opts
+        .models
+        .iter()
+        .map(|m| resolve_trainer(m))
+        .collect::<Result<_>>()?;
+    let started = Instant::now();
+    let h = load_hetrec(&opts.data_dir)?;
+    let d = &h.dataset;
+    let kept = filter_users(d, opts.split.min_items);
+    let folds = make_folds(&assign_folds(d, &kept, opts.split.folds, opts.split.seed)?);
+    let dated: usize = kept
+        .iter()
+        .map(|&u| {
+            d.users[u]
+                .listens
+                .iter()
+                .filter(|l| l.time.is_some())
+                .count()
+        })
+        .sum();
+    let kept_pairs: usize = kept.iter().map(|&u| d.users[u].listens.len()).sum();
+    let stats = DataStats {
+        users: d.users.len(),
+        users_kept: kept.len(),
+        items: d.catalog.len(),
+        interactions: d.n_interactions(),
+        dated_fraction: dated as f64 / kept_pairs.max(1) as f64,
+    };
+    progress(&format!(
+        "loaded {}: {} users ({} kept with >= {} items), {} items, {} interactions in {:.1} s",
+        opts.data_dir.display(),
+        stats.users,
+        stats.users_kept,
+        opts.split.min_items,
+        stats.items,
+        stats.interactions,
+        started.elapsed().as_secs_f64()
+    ));
+
+    let fingerprint = json!({
+        "split": opts.split, "negatives": opts.negatives, "negative_seed": opts.negative_seed,
+        "users": stats.users, "items": stats.items, "interactions": stats.interactions,
+        "tag_assignments": h.assignments.len(),
+    });
+    let ckpt_dir = opts.out_dir.join(CHECKPOINT_DIR);
+    std::fs::create_dir_all(&ckpt_dir).map_err(|e| Error::io(&ckpt_dir, e))?;
+
+    // Tag profiles of a training set, built once and shared by every model of the fold (the
+    // cache holds the two training sets of the current fold).
+    let cache: RefCell<Vec<(Vec<usize>, Arc<ContentMatrix>)>> = RefCell::new(Vec::new());
+    let content_for = |users: &[usize]| -> Result<Option<Arc<ContentMatrix>>> {
+        if let Some((_, c)) = cache.borrow().iter().find(|(u, _)| u.as_slice() == users) {
+            return Ok(Some(c.clone()));
+        }
+        let c = Arc::new(h.tag_profiles(&user_mask(d.users.len(), users))?);
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= 2 {
+            cache.remove(0);
+        }
+        cache.push((users.to_vec(), c.clone()));
+        Ok(Some(c))
+    };
+
+    let mut per_model: BTreeMap<String, Vec<(FoldResult, f64)>> = BTreeMap::new();
+    for fold in &folds {
+        let path = ckpt_dir.join(format!("fold-{:02}.json", fold.index));
+        let mut ckpt = FoldCheckpoint {
+            fingerprint: fingerprint.clone(),
+            fold: fold.index,
+            models: BTreeMap::new(),
+        };
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            match serde_json::from_str::<FoldCheckpoint>(&text) {
+                Ok(c) if c.fingerprint == fingerprint && c.fold == fold.index => ckpt = c,
+                _ => progress(&format!(
+                    "{}: made with other settings or unreadable; recomputing",
+                    path.display()
+                )),
+            }
+        }
+        let mut protocol: Option<FoldProtocol> = None;
+        for t in &trainers {
+            let name = t.name().to_owned();
+            let grid = t.grid();
+            if let Some(e) = ckpt.models.get(&name).filter(|e| e.grid == grid) {
+                progress(&format!(
+                    "fold {}/{} {name}: resumed from checkpoint",
+                    fold.index + 1,
+                    folds.len()
+                ));
+                per_model
+                    .entry(name)
+                    .or_default()
+                    .push((e.result.clone(), e.seconds));
+                continue;
+            }
+            if protocol.is_none() {
+                protocol = Some(FoldProtocol::build(
+                    d,
+                    &fold.test,
+                    &opts.split,
+                    opts.negatives,
+                    opts.negative_seed,
+                )?);
+            }
+            let test = protocol
+                .as_ref()
+                .ok_or_else(|| Error::Model("fold protocol missing".into()))?;
+            let t0 = Instant::now();
+            let result = run_fold(t.as_ref(), d, fold, &opts.split, test, &content_for)?;
+            let seconds = t0.elapsed().as_secs_f64();
+            progress(&format!(
+                "fold {}/{} {name}: chose {} ; full P@10 {:.4} HR@10 {:.4} ; sampled100 HR@10 {:.4} ({seconds:.1} s)",
+                fold.index + 1,
+                folds.len(),
+                result.chosen,
+                result.metrics["full"]["precision@10"],
+                result.metrics["full"]["hit@10"],
+                result.metrics["sampled100"]["hit@10"],
+            ));
+            ckpt.models.insert(
+                name.clone(),
+                CheckpointEntry {
+                    grid,
+                    seconds,
+                    result: result.clone(),
+                },
+            );
+            write_atomic(&path, &serde_json::to_string(&ckpt)?)?;
+            per_model.entry(name).or_default().push((result, seconds));
+        }
+    }
+
+    let mut results: BTreeMap<String, BTreeMap<String, BTreeMap<String, MeanStd>>> =
+        BTreeMap::new();
+    let (mut grids, mut chosen, mut wall) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    for t in &trainers {
+        let name = t.name().to_owned();
+        let runs = per_model.get(&name).map(Vec::as_slice).unwrap_or_default();
+        for protocol in PROTOCOLS {
+            let tables: Vec<_> = runs
+                .iter()
+                .filter_map(|(r, _)| r.metrics.get(protocol).cloned())
+                .collect();
+            results
+                .entry(protocol.to_owned())
+                .or_default()
+                .insert(name.clone(), aggregate(&tables));
+        }
+        grids.insert(name.clone(), t.grid());
+        chosen.insert(
+            name.clone(),
+            runs.iter().map(|(r, _)| r.chosen.clone()).collect(),
+        );
+        wall.insert(name, runs.iter().map(|(_, s)| s).sum::<f64>());
+    }
+    let settings = Settings {
+        data: opts.data_dir.display().to_string(),
+        dataset: stats,
+        min_items: opts.split.min_items,
+        paper_min_tracks: PAPER_MIN_TRACKS,
+        folds: opts.split.folds,
+        split_seed: opts.split.seed,
+        target_fraction: opts.split.target_fraction,
+        negatives: opts.negatives,
+        negative_seed: opts.negative_seed,
+        tuning: json!({
+            "metric": TUNING_METRIC, "protocol": "full", "budget": TUNING_BUDGET,
+            "validation": "fold (f + 1) mod folds; fit on the remaining folds, refit the best on train + validation",
+        }),
+        grids,
+        chosen,
+        wall_seconds: wall,
+        command: opts.command.clone(),
+    };
+    let summary = Summary {
+        results,
+        audio_proxy: BTreeMap::new(),
+        seconds_per_epoch: BTreeMap::new(),
+        settings,
+    };
+
+    let json_path = opts.out_dir.join("results.json");
+    write_atomic(
+        &json_path,
+        &(serde_json::to_string_pretty(&summary)? + "\n"),
+    )?;
+    let md_path = opts.out_dir.join("RESULTS.md");
+    write_atomic(&md_path, &results_markdown(&summary))?;
+    progress(&format!(
+        "wrote {} and {} ({:.1} s in total)",
+        json_path.display(),
+        md_path.display(),
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(summary)
+}
+
+fn cell(m: Option<&MeanStd>) -> String {
+    m.map(|m| format!("{:.4} ± {:.4}", m.mean, m.std))
+        .unwrap_or_else(|| "–".into())
+}
+
+/// Renders `RESULTS.md` from a summary: both protocols at k = 1, 5, 10, 20, the protocol and
+/// tuning description, the command and the data credit.
+pub fn results_markdown(s: &Summary) -> String {
+    let st = &s.settings;
+    let mut md = String::new();
+    md.push_str("# Results\n\n");
+    md.push_str(&format!(
+        "Made by `{}` — do not edit by hand; rerun the command (it resumes from \
+         `{CHECKPOINT_DIR}/`). Numbers are mean ± sample standard deviation over {} folds.\n\n",
+        st.command, st.folds
+    ));
+    md.push_str("## Data and split\n\n");
+    md.push_str(&format!(
+        "- hetrec2011-lastfm-2k (`{}`): {} users, {} artists, {} user–artist pairs with play counts. \
+         **Items are artists, not tracks, and there is no audio**: content-kNN uses artists' tag \
+         profiles, which stand in for audio features on this data set.\n",
+        st.data, st.dataset.users, st.dataset.items, st.dataset.interactions
+    ));
+    md.push_str(&format!(
+        "- User filter: at least **{}** distinct artists ({} users kept). The paper kept Taste \
+         Profile users with ≥ {} songs (about twice that data's mean); hetrec lists only each user's \
+         top 50 artists, so the same intent here is a full list.\n",
+        st.min_items, st.dataset.users_kept, st.paper_min_tracks
+    ));
+    md.push_str(&format!(
+        "- {}-fold cross-validation by user (seed {}). In each test user a seeded random {:.0} % of \
+         the artists are targets, the rest is the input. Tag profiles are built from training \
+         users' tags only. {:.1} % of kept pairs carry a date (from the user's tagging), so time \
+         order is partial.\n\n",
+        st.folds,
+        st.split_seed,
+        st.target_fraction * 100.0,
+        st.dataset.dated_fraction * 100.0
+    ));
+    md.push_str("## Protocols\n\n");
+    md.push_str(
+        "- **full** (headline): every test user's list ranks the whole catalog minus the user's \
+         input artists.\n",
+    );
+    md.push_str(&format!(
+        "- **sampled100**: each target is ranked against {} negatives drawn from outside the \
+         user's whole history (seed {}), the same negatives for every model. Shown because papers \
+         often report it; its numbers are far higher and not comparable with full ranking.\n",
+        st.negatives, st.negative_seed
+    ));
+    md.push_str(
+        "- Metrics: precision@k = hits/k; recall@k = hits/|targets|; accuracy@k = the paper's \
+         eq. 5, Σ hits / Σ |targets| over all users of a fold (micro); NDCG@k with binary \
+         relevance in the standard form (rel / log2(rank + 1), normalised by the ideal list); \
+         HR@k = share of users (sampled: of targets) with a hit in the top k.\n\n",
+    );
+    let models: Vec<&String> = s
+        .results
+        .values()
+        .flat_map(|m| m.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for protocol in PROTOCOLS {
+        let title = if protocol == "full" {
+            "Full ranking (headline)"
+        } else {
+            "Sampled: 1 target vs 100 negatives"
+        };
+        md.push_str(&format!("## {title} — `{protocol}`\n\n"));
+        md.push_str("| model | k | precision | recall | accuracy (eq. 5) | NDCG | HR |\n");
+        md.push_str("|---|---:|---|---|---|---|---|\n");
+        for m in &models {
+            let Some(table) = s.results.get(protocol).and_then(|p| p.get(*m)) else {
+                continue;
+            };
+            for k in [1, 5, 10, 20].into_iter().filter(|k| *k <= MAX_K) {
+                let row: Vec<String> = METRICS
+                    .iter()
+                    .map(|x| cell(table.get(&format!("{x}@{k}"))))
+                    .collect();
+                md.push_str(&format!("| {m} | {k} | {} |\n", row.join(" | ")));
+            }
+        }
+        md.push('\n');
+    }
+    md.push_str("## Tuning\n\n");
+    md.push_str(&format!(
+        "Every model is tuned the same way: on each fold, the configurations below (at most {}) are \
+         fitted on the training folds except the validation fold (fold f + 1), scored by {} on the \
+         validation users (full protocol), and the best is refitted on training + validation. \
+         Item-kNN and content-kNN rank items without neighbour evidence after all others, by \
+         training popularity.\n\n",
+        st.tuning["budget"], TUNING_METRIC
+    ));
+    for (m, grid) in &st.grids {
+        let g: Vec<String> = grid.iter().map(Value::to_string).collect();
+        md.push_str(&format!(
+            "- **{m}** grid ({}): {}\n",
+            grid.len(),
+            g.join(", ")
+        ));
+        if let Some(ch) = st.chosen.get(m) {
+            let c: Vec<String> = count_choices(ch)
+                .into_iter()
+                .map(|(v, n)| format!("{v} × {n}"))
+                .collect();
+            md.push_str(&format!("  - chosen per fold: {}\n", c.join("; ")));
+        }
+    }
+    md.push_str("\n## Time\n\n");
+    for (m, secs) in &st.wall_seconds {
+        md.push_str(&format!(
+            "- {m}: {secs:.1} s over {} folds (tune + refit + evaluate)\n",
+            st.folds
+        ));
+    }
+    md.push_str(&format!("\n## Credit\n\n{CREDIT}\n"));
+    md
+}
+
+/// Options of `ainrec recommend`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecommendOptions {
+    /// hetrec2011-lastfm-2k directory.
+    pub data_dir: PathBuf,
+    /// The history file.
+    pub history: PathBuf,
+    /// A baseline name (`popularity`, `item_knn`, `content_knn`).
+    pub model: String,
+    /// Number of recommendations.
+    pub k: usize,
+    /// User filter applied to the shipped data before fitting.
+    pub min_items: usize,
+}
+
+impl Default for RecommendOptions {
+    fn default() -> Self {
+        RecommendOptions {
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            history: PathBuf::from("history.json"),
+            model: "item_knn".into(),
+            k: 10,
+            min_items: SplitConfig::default().min_items,
+        }
+    }
+}
+
+/// Fits the named baseline on all shipped users that pass the filter and returns the
+/// recommendations for the history file as pretty JSON (see [`crate::recommend::RecommendOutput`]).
+/// The history is read first, so a malformed file fails fast with the field named.
+pub fn run_recommend(opts: &RecommendOptions) -> Result<String> {
+    if opts.k == 0 {
+        return Err(Error::invalid("k", "at least 1", 0));
+    }
+    let history = read_history(&opts.history)?;
+    let trainer = baseline_trainer(&opts.model).ok_or_else(|| {
+        Error::invalid(
+            "model",
+            format!(
+                "one of {} (model files arrive with the neural models)",
+                BASELINES.join(", ")
+            ),
+            &opts.model,
+        )
+    })?;
+    let config = default_config(&opts.model)
+        .ok_or_else(|| Error::Model(format!("no default for {}", opts.model)))?;
+    let h = load_hetrec(&opts.data_dir)?;
+    let d = &h.dataset;
+    let users = filter_users(d, opts.min_items);
+    let content = h.tag_profiles(&user_mask(d.users.len(), &users))?;
+    let ctx = FitContext {
+        dataset: d,
+        train_users: &users,
+        content: Some(&content),
+        seed: 0,
+    };
+    let model = trainer.fit(&ctx, &config)?;
+    let (input, unknown) = UserInput::from_history(&history, &d.catalog);
+    let mut out = recommend(model.as_ref(), &d.catalog, &input, opts.k)?;
+    out.unknown_ids = unknown;
+    Ok(serde_json::to_string_pretty(&out)? + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mini_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hetrec-mini")
+    }
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("ainrec-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    fn mini_opts(out: &Path) -> EvalOptions {
+        EvalOptions {
+            data_dir: mini_dir(),
+            out_dir: out.to_owned(),
+            split: SplitConfig {
+                min_items: 40,
+                folds: 5,
+                seed: 1,
+                target_fraction: 0.2,
+            },
+            negatives: 20,
+            command: "test".into(),
+            ..EvalOptions::default()
+        }
+    }
+
+    #[test]
+    fn eval_on_the_mini_fixture_writes_results_and_resumes() {
+        let out = temp_dir("eval");
+        let opts = mini_opts(&out);
+        let mut log = Vec::new();
+        let s = run_eval(&opts, &mut |m| log.push(m.to_owned())).unwrap();
+        assert_eq!(s.settings.dataset.users_kept, 11);
+        for p in PROTOCOLS {
+            for m in BASELINES {
+                let t = &s.results[p][m];
+                assert_eq!(t.len(), METRICS.len() * MAX_K, "{p} {m}");
+                assert!(t.values().all(|v| v.mean.is_finite() && v.std >= 0.0));
+            }
+        }
+        assert_eq!(s.settings.chosen["item_knn"].len(), 5);
+        let json: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap())
+                .unwrap();
+        assert!(json["results"]["full"]["item_knn"]["precision@10"]["mean"].is_number());
+        assert!(json["audio_proxy"].as_object().unwrap().is_empty());
+        assert!(json["seconds_per_epoch"].as_object().unwrap().is_empty());
+        let md = std::fs::read_to_string(out.join("RESULTS.md")).unwrap();
+        assert!(
+            md.contains("| item_knn | 10 |")
+                && md.contains("non-commercial")
+                && md.contains("sampled100")
+        );
+
+        // A second run restores every fold × model from the checkpoints and gives the same numbers.
+        let mut log2 = Vec::new();
+        let s2 = run_eval(&opts, &mut |m| log2.push(m.to_owned())).unwrap();
+        assert_eq!(
+            log2.iter().filter(|l| l.contains("resumed")).count(),
+            15,
+            "{log2:?}"
+        );
+        // Equal up to the last bits lost in the JSON round trip of the checkpoints.
+        for (p, models) in &s.results {
+            for (m, table) in models {
+                for (k, v) in table {
+                    let w = s2.results[p][m][k];
+                    assert!(
+                        (v.mean - w.mean).abs() < 1e-12 && (v.std - w.std).abs() < 1e-12,
+                        "{p} {m} {k}"
+                    );
+                }
+            }
+        }
+
+        // Changing a setting invalidates the checkpoints.
+        let mut other = opts.clone();
+        other.negative_seed += 1;
+        other.models = vec!["popularity".into()];
+        let mut log3 = Vec::new();
+        run_eval(&other, &mut |m| log3.push(m.to_owned())).unwrap();
+        assert!(log3.iter().all(|l| !l.contains("resumed")));
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn missing_data_dir_and_unknown_model_are_clear_errors() {
+        let out = temp_dir("missing");
+        let mut opts = mini_opts(&out);
+        opts.data_dir = out.join("nope");
+        let e = run_eval(&opts, &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains("nope") && e.contains("not found"), "{e}");
+        opts.models = vec!["lstm".into()];
+        let e = run_eval(&opts, &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains("lstm"), "{e}");
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn recommend_excludes_history_and_reports_bad_fields() {
+        let out = temp_dir("rec");
+        let hist = out.join("h.json");
+        std::fs::write(&hist, r#"{"version": 1, "items": [{"id": "51", "plays": 100}, {"id": "52"}, {"id": "999999"}]}"#)
+            .unwrap();
+        for model in BASELINES {
+            let opts = RecommendOptions {
+                data_dir: mini_dir(),
+                history: hist.clone(),
+                model: model.into(),
+                k: 10,
+                min_items: 40,
+            };
+            let text = run_recommend(&opts).unwrap();
+            let v: Value = serde_json::from_str(&text).unwrap();
+            let recs = v["recommendations"].as_array().unwrap();
+            assert_eq!(recs.len(), 10, "{model}");
+            assert!(
+                recs.iter().all(|r| r["id"] != "51" && r["id"] != "52"),
+                "{model}: history leaked"
+            );
+            assert!(recs
+                .iter()
+                .all(|r| r["attention"].as_array().unwrap().is_empty()));
+            assert_eq!(v["unknown_ids"], json!(["999999"]));
+        }
+        std::fs::write(&hist, r#"{"items": [{"id": "51", "plays": "many"}]}"#).unwrap();
+        let opts = RecommendOptions {
+            data_dir: mini_dir(),
+            history: hist.clone(),
+            min_items: 40,
+            ..Default::default()
+        };
+        let e = run_recommend(&opts).unwrap_err().to_string();
+        assert!(e.contains("items[0].plays") && e.contains("h.json"), "{e}");
+        let e = run_recommend(&RecommendOptions {
+            history: out.join("absent.json"),
+            ..opts.clone()
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("absent.json"));
+        std::fs::write(&hist, r#"{"items": []}"#).unwrap();
+        let e = run_recommend(&RecommendOptions {
+            model: "models/ainrnn.safetensors".into(),
+            ..opts
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("model files"), "{e}");
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    /// Runs against the shipped data when present (a quick load check, not the full evaluation).
+    #[test]
+    fn shipped_hetrec_loads_when_present() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(DEFAULT_DATA_DIR.trim_start_matches("../"));
+        if !dir.is_dir() {
+            println!("skipped: {} not present", dir.display());
+            return;
+        }
+        let h = Hetrec::load(&dir).unwrap();
+        assert_eq!(h.dataset.users.len(), 1703);
+        assert_eq!(h.dataset.n_interactions(), 83_567);
+        assert_eq!(
+            filter_users(&h.dataset, SplitConfig::default().min_items).len(),
+            1647
+        );
+        assert!(h.tag_names.iter().any(|t| t == "tropicália"));
+    }
+}

@@ -1,0 +1,408 @@
+//! The one path from a history to a ranked list: the [`Recommender`] trait (implemented by the
+//! baselines now and the neural models later), [`top_k`] with its tie rule, and the JSON that
+//! `ainrec recommend` prints. Evaluation, the CLI and the browser all go through here, so a
+//! model ranks the same way wherever it runs.
+
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::history::{History, Portrait};
+use crate::data::{Catalog, Listen};
+use crate::error::{Error, Result};
+
+/// One item of a user's input history, as a model sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InputItem {
+    /// Catalog index.
+    pub item: usize,
+    /// Play count (1 when the source gives none).
+    pub plays: f32,
+    /// Liked by the user.
+    pub liked: bool,
+    /// Times skipped.
+    pub skips: u32,
+    /// Unix seconds, if known.
+    pub time: Option<i64>,
+}
+
+/// A user's input: their history (sequence order, oldest first, one entry per item) and portrait.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserInput {
+    /// The history items, oldest first, without duplicates.
+    pub items: Vec<InputItem>,
+    /// The portrait, if any.
+    pub portrait: Option<Portrait>,
+}
+
+impl UserInput {
+    /// The input of an evaluated user: their input listens in data-set order.
+    pub fn from_listens(listens: &[Listen]) -> Self {
+        UserInput {
+            items: listens
+                .iter()
+                .map(|l| InputItem {
+                    item: l.item,
+                    plays: l.plays as f32,
+                    liked: false,
+                    skips: 0,
+                    time: l.time,
+                })
+                .collect(),
+            portrait: None,
+        }
+    }
+
+    /// Maps a history file onto `catalog`. Returns the input and the ids the catalog does not
+    /// know (reported to the user, never silently dropped). Repeated ids are merged into their
+    /// first position: plays and skips add up, `liked` if any says so, the latest time is kept.
+    pub fn from_history(history: &History, catalog: &Catalog) -> (Self, Vec<String>) {
+        let mut items: Vec<InputItem> = Vec::with_capacity(history.items.len());
+        let mut pos: HashMap<usize, usize> = HashMap::new();
+        let mut unknown = Vec::new();
+        for h in &history.items {
+            let Some(item) = catalog.index_of(&h.id) else {
+                if !unknown.contains(&h.id) {
+                    unknown.push(h.id.clone());
+                }
+                continue;
+            };
+            let plays = h.plays.unwrap_or(1) as f32;
+            let skips = u32::try_from(h.skips.unwrap_or(0)).unwrap_or(u32::MAX);
+            match pos.get(&item) {
+                Some(&p) => {
+                    let e = &mut items[p];
+                    e.plays += plays;
+                    e.skips = e.skips.saturating_add(skips);
+                    e.liked |= h.liked.unwrap_or(false);
+                    e.time = e.time.max(h.time);
+                }
+                None => {
+                    pos.insert(item, items.len());
+                    items.push(InputItem {
+                        item,
+                        plays,
+                        liked: h.liked.unwrap_or(false),
+                        skips,
+                        time: h.time,
+                    });
+                }
+            }
+        }
+        (
+            UserInput {
+                items,
+                portrait: history.portrait.clone(),
+            },
+            unknown,
+        )
+    }
+
+    /// Catalog indices of the input items.
+    pub fn item_indices(&self) -> Vec<usize> {
+        self.items.iter().map(|i| i.item).collect()
+    }
+}
+
+/// A ranking model over a fixed catalog.
+///
+/// Implementations must be deterministic: the same input gives the same scores, so evaluation
+/// and the browser agree. Higher scores rank first; ties are broken by [`ranks_before`].
+pub trait Recommender {
+    /// The model's name as it appears in results (`popularity`, `item_knn`, `ainrnn`, …).
+    fn name(&self) -> &str;
+
+    /// Number of catalog items the model scores.
+    fn n_items(&self) -> usize;
+
+    /// A score for every catalog item (dense, length [`Recommender::n_items`]). Scores of the
+    /// input items are computed like any other; callers exclude them when ranking.
+    fn score(&self, input: &UserInput) -> Result<Vec<f32>>;
+
+    /// Scores for `candidates` only, in their order. The default scores the whole catalog; a
+    /// model whose per-item cost is high (target attention) overrides this so the sampled
+    /// protocol does not pay for the full catalog.
+    fn score_candidates(&self, input: &UserInput, candidates: &[usize]) -> Result<Vec<f32>> {
+        let all = self.score(input)?;
+        candidates
+            .iter()
+            .map(|&c| {
+                all.get(c)
+                    .copied()
+                    .ok_or_else(|| Error::invalid("candidate item", format!("< {}", all.len()), c))
+            })
+            .collect()
+    }
+
+    /// Why `item` was recommended: `(history item, weight)` pairs such as attention weights.
+    /// Models without attention return an empty list.
+    fn explain(&self, _input: &UserInput, _item: usize) -> Result<Vec<(usize, f32)>> {
+        Ok(Vec::new())
+    }
+}
+
+/// The ranking order used everywhere (top-k, sampled ranks): higher score first; equal scores by
+/// lower catalog index first; NaN ranks below everything. Returns true when `a` ranks before `b`.
+pub fn ranks_before(a: (usize, f32), b: (usize, f32)) -> bool {
+    rank_order(a, b) == Ordering::Less
+}
+
+fn key(s: f32) -> f32 {
+    if s.is_nan() {
+        f32::NEG_INFINITY
+    } else {
+        s
+    }
+}
+
+fn rank_order(a: (usize, f32), b: (usize, f32)) -> Ordering {
+    key(b.1).total_cmp(&key(a.1)).then(a.0.cmp(&b.0))
+}
+
+/// Checks that `scores` has one finite-or-infinite, non-NaN value per item; a model that yields
+/// NaN has a bug, and ranking its output would hide it.
+pub fn check_scores(model: &str, scores: &[f32], n_items: usize) -> Result<()> {
+    if scores.len() != n_items {
+        return Err(Error::Model(format!(
+            "{model} returned {} scores for {n_items} catalog items",
+            scores.len()
+        )));
+    }
+    if let Some(i) = scores.iter().position(|s| s.is_nan()) {
+        return Err(Error::Model(format!(
+            "{model} produced a NaN score for item {i}"
+        )));
+    }
+    Ok(())
+}
+
+/// The `k` best items by [`ranks_before`], never any item of `exclude` (the user's history).
+/// Returns fewer than `k` when the catalog minus `exclude` is smaller.
+pub fn top_k(scores: &[f32], exclude: &[usize], k: usize) -> Vec<(usize, f32)> {
+    let excluded: HashSet<usize> = exclude.iter().copied().collect();
+    let mut cands: Vec<(usize, f32)> = scores
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !excluded.contains(i))
+        .map(|(i, s)| (i, *s))
+        .collect();
+    let k = k.min(cands.len());
+    if k == 0 {
+        return Vec::new();
+    }
+    if k < cands.len() {
+        cands.select_nth_unstable_by(k - 1, |a, b| rank_order(*a, *b));
+        cands.truncate(k);
+    }
+    cands.sort_by(|a, b| rank_order(*a, *b));
+    cands
+}
+
+/// One entry of the `attention` list of a recommendation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attention {
+    /// A history item's id.
+    pub id: String,
+    /// Its weight.
+    pub weight: f32,
+}
+
+/// One recommended item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// The item's id in the model's catalog.
+    pub id: String,
+    /// Display name, when the catalog has one (an addition to the issue-4 schema; readers that
+    /// do not know it ignore it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The model's score.
+    pub score: f32,
+    /// History items the model attended to, strongest first (empty for models without attention).
+    pub attention: Vec<Attention>,
+}
+
+/// What `ainrec recommend` prints:
+/// `{"recommendations": [{"id", "score", "attention": [{"id", "weight"}]}]}`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RecommendOutput {
+    /// Best first; never an item of the history.
+    pub recommendations: Vec<Recommendation>,
+    /// History ids the model's catalog does not know (omitted when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown_ids: Vec<String>,
+}
+
+/// Ranks the catalog for `input` and builds the output (without `unknown_ids`, which the caller
+/// knows). Attention lists are sorted by weight, strongest first.
+pub fn recommend(
+    model: &dyn Recommender,
+    catalog: &Catalog,
+    input: &UserInput,
+    k: usize,
+) -> Result<RecommendOutput> {
+    if model.n_items() != catalog.len() {
+        return Err(Error::Model(format!(
+            "{} scores {} items but the catalog has {}",
+            model.name(),
+            model.n_items(),
+            catalog.len()
+        )));
+    }
+    let scores = model.score(input)?;
+    check_scores(model.name(), &scores, catalog.len())?;
+    let mut recommendations = Vec::new();
+    for (item, score) in top_k(&scores, &input.item_indices(), k) {
+        let mut att = model.explain(input, item)?;
+        att.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        recommendations.push(Recommendation {
+            id: catalog.id(item).to_owned(),
+            name: catalog.name(item).map(str::to_owned),
+            score,
+            attention: att
+                .into_iter()
+                .map(|(i, w)| Attention {
+                    id: catalog.id(i).to_owned(),
+                    weight: w,
+                })
+                .collect(),
+        });
+    }
+    Ok(RecommendOutput {
+        recommendations,
+        unknown_ids: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    // In wasm the same tests run under wasm-bindgen-test (`#[test]` resolves to its macro).
+    use super::*;
+    use crate::data::history::parse_history;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    struct Fixed(Vec<f32>);
+    impl Recommender for Fixed {
+        fn name(&self) -> &str {
+            "fixed"
+        }
+        fn n_items(&self) -> usize {
+            self.0.len()
+        }
+        fn score(&self, _: &UserInput) -> Result<Vec<f32>> {
+            Ok(self.0.clone())
+        }
+        fn explain(&self, input: &UserInput, _: usize) -> Result<Vec<(usize, f32)>> {
+            Ok(input
+                .items
+                .iter()
+                .enumerate()
+                .map(|(r, i)| (i.item, r as f32))
+                .collect())
+        }
+    }
+
+    #[test]
+    fn top_k_excludes_history_and_breaks_ties_by_index() {
+        let s = [0.5, 0.9, 0.5, f32::NAN, 0.9, 0.1];
+        assert_eq!(
+            top_k(&s, &[], 4),
+            vec![(1, 0.9), (4, 0.9), (0, 0.5), (2, 0.5)]
+        );
+        assert_eq!(top_k(&s, &[1, 0], 3), vec![(4, 0.9), (2, 0.5), (5, 0.1)]);
+        let all = top_k(&s, &[], 10);
+        assert_eq!(all.len(), 6);
+        assert_eq!(all[5].0, 3, "NaN ranks last");
+        assert!(top_k(&s, &[0, 1, 2, 3, 4, 5], 3).is_empty());
+        assert!(top_k(&s, &[], 0).is_empty());
+    }
+
+    #[test]
+    fn top_k_matches_a_full_sort() {
+        let s: Vec<f32> = (0..200).map(|i| ((i * 37) % 11) as f32).collect();
+        let mut full: Vec<(usize, f32)> = s
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(i, _)| i % 3 != 0)
+            .collect();
+        full.sort_by(|a, b| rank_order(*a, *b));
+        let ex: Vec<usize> = (0..200).step_by(3).collect();
+        assert_eq!(top_k(&s, &ex, 20), full[..20].to_vec());
+    }
+
+    #[test]
+    fn history_maps_to_input_with_merge_and_unknown_ids() {
+        let mut cat = Catalog::new();
+        for id in ["a", "b", "c"] {
+            cat.insert(id);
+        }
+        let h = parse_history(
+            r#"{"items": [{"id": "b", "plays": 2}, {"id": "zz"}, {"id": "a", "liked": true},
+                {"id": "b", "plays": 3, "time": 9, "skips": 1}]}"#,
+            "h",
+        )
+        .unwrap();
+        let (input, unknown) = UserInput::from_history(&h, &cat);
+        assert_eq!(unknown, vec!["zz"]);
+        assert_eq!(input.item_indices(), vec![1, 0]);
+        assert_eq!(input.items[0].plays, 5.0);
+        assert_eq!(input.items[0].skips, 1);
+        assert_eq!(input.items[0].time, Some(9));
+        assert!(input.items[1].liked);
+        assert_eq!(
+            input.items[1].plays, 1.0,
+            "a listed item counts as one play"
+        );
+    }
+
+    #[test]
+    fn recommend_never_returns_history_and_serialises_the_schema() {
+        let mut cat = Catalog::new();
+        for id in ["10", "11", "12", "13"] {
+            cat.insert(id);
+        }
+        cat.set_name(2, "Twelve");
+        let model = Fixed(vec![4.0, 3.0, 2.0, 1.0]);
+        let input = UserInput::from_listens(&[Listen {
+            item: 0,
+            plays: 1,
+            time: None,
+        }]);
+        let out = recommend(&model, &cat, &input, 2).unwrap();
+        let ids: Vec<&str> = out.recommendations.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, vec!["11", "12"]);
+        let json = serde_json::to_value(&out).unwrap();
+        assert_eq!(json["recommendations"][0]["attention"][0]["id"], "10");
+        assert_eq!(json["recommendations"][1]["name"], "Twelve");
+        assert!(json["recommendations"][0].get("name").is_none());
+        assert!(json.get("unknown_ids").is_none());
+        assert!(recommend(&Fixed(vec![0.0; 3]), &cat, &input, 2).is_err());
+        assert!(recommend(&Fixed(vec![f32::NAN; 4]), &cat, &input, 2).is_err());
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// top_k is the prefix of a full sort under the same order, without excluded items.
+        #[test]
+        fn top_k_is_the_sorted_prefix(
+            scores in prop::collection::vec(0u8..6, 0..60),
+            exclude in prop::collection::vec(0usize..70, 0..20),
+            k in 0usize..25,
+        ) {
+            let s: Vec<f32> = scores.iter().map(|&x| f32::from(x)).collect();
+            let mut full: Vec<(usize, f32)> =
+                s.iter().copied().enumerate().filter(|(i, _)| !exclude.contains(i)).collect();
+            full.sort_by(|a, b| rank_order(*a, *b));
+            full.truncate(k);
+            prop_assert_eq!(top_k(&s, &exclude, k), full);
+        }
+    }
+}
