@@ -314,7 +314,6 @@ fn cmd_eval(opts: EvalOptions) -> ExitCode {
         eprintln!("error: {}: {e}", opts.out_dir.display());
         return ExitCode::FAILURE;
     }
-    let started = std::time::Instant::now();
     let bar = ProgressBar::new_spinner();
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let result = run_eval(&opts, &mut |msg| {
@@ -323,14 +322,7 @@ fn cmd_eval(opts: EvalOptions) -> ExitCode {
     });
     bar.finish_and_clear();
     match result {
-        Ok(_) => {
-            eprintln!(
-                "wrote {0}/results.json and {0}/RESULTS.md in {1:.1} s",
-                opts.out_dir.display(),
-                started.elapsed().as_secs_f64()
-            );
-            ExitCode::SUCCESS
-        }
+        Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
