@@ -9,6 +9,8 @@ WASM_BINDGEN_VERSION := 0.2.130
 WASM_TARGET := wasm32-unknown-unknown
 PORT ?= 8080
 CARGO ?= cargo
+# Honour a shared CARGO_TARGET_DIR (CI caches, a second checkout) for the paths we read.
+TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 # Chromium as root needs --no-sandbox; the wasm test runner reads webdriver.json.
@@ -51,12 +53,12 @@ native:
 wasm: setup-rust
 	$(CARGO) build --release --lib --target $(WASM_TARGET) --no-default-features
 	wasm-bindgen --target web --no-typescript --out-dir www/pkg \
-	  target/$(WASM_TARGET)/release/ainrec.wasm
+	  $(TARGET_DIR)/$(WASM_TARGET)/release/ainrec.wasm
 
 # ---------------------------------------------------------------- the two commands
 demo: setup-rust wasm native
 	@echo "==> open http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
-	./target/release/ainrec serve www --port $(PORT)
+	$(TARGET_DIR)/release/ainrec serve www --port $(PORT)
 
 test: setup fmt-check clippy test-native test-wasm test-e2e
 	@echo "==> all tests passed"
@@ -78,7 +80,7 @@ test-wasm: setup-rust setup-chromium
 
 test-e2e: setup-e2e wasm native
 	@echo "==> end-to-end tests (Playwright + Chromium)"
-	cd tests/e2e && AINREC_BIN=../../target/release/ainrec node --test --test-concurrency=1 *.test.mjs
+	cd tests/e2e && AINREC_BIN=$(TARGET_DIR)/release/ainrec node --test --test-concurrency=1 *.test.mjs
 
 clean:
 	$(CARGO) clean
