@@ -3,10 +3,18 @@
 //! - [`frames`]: librosa-compatible STFT (centred, zero-padded, periodic Hann).
 //! - [`mel`]: Slaney mel filter bank and `power_to_db`.
 //! - [`mfcc`]: MFCC (DCT-II ortho) with Δ and ΔΔ.
+//! - [`spectral`]: HFC (Essentia "Masri") and spectral peaks (Essentia `SpectralPeaks`).
+//! - [`hpcp`]: harmonic pitch-class profile (Essentia `HPCP`).
+//! - [`scattering`] (+ [`filter_bank`]): 1-D wavelet scattering, orders 1–2, with Kymatio
+//!   `Scattering1D` conventions; block-wise for bounded memory on long signals.
 
+pub mod filter_bank;
 pub mod frames;
+pub mod hpcp;
 pub mod mel;
 pub mod mfcc;
+pub mod scattering;
+pub mod spectral;
 
 /// Frame-level values: `n_frames × n_coeffs`, row-major (one row per frame).
 #[derive(Debug, Clone, PartialEq)]
