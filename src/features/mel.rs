@@ -29,14 +29,21 @@ impl Default for MelConfig {
     }
 }
 
+/// Slaney scale: Hz per mel in the linear part (3 mels per 200 Hz).
+const F_SP: f64 = 200.0 / 3.0;
+/// Slaney scale: where the logarithmic part starts, in Hz (and in mels).
+const MIN_LOG_HZ: f64 = 1000.0;
+const MIN_LOG_MEL: f64 = MIN_LOG_HZ / F_SP;
+
+/// Slaney scale: mels per natural-log step above 1 kHz (`ln(6.4) / 27`).
+fn log_step() -> f64 {
+    6.4f64.ln() / 27.0
+}
+
 /// Slaney's mel scale: linear (3 bands per 200 Hz) below 1 kHz, log above.
 pub fn hz_to_mel(hz: f64) -> f64 {
-    const F_SP: f64 = 200.0 / 3.0;
-    const MIN_LOG_HZ: f64 = 1000.0;
-    let min_log_mel = MIN_LOG_HZ / F_SP;
-    let logstep = 6.4f64.ln() / 27.0;
     if hz >= MIN_LOG_HZ {
-        min_log_mel + (hz / MIN_LOG_HZ).ln() / logstep
+        MIN_LOG_MEL + (hz / MIN_LOG_HZ).ln() / log_step()
     } else {
         hz / F_SP
     }
@@ -44,12 +51,8 @@ pub fn hz_to_mel(hz: f64) -> f64 {
 
 /// Inverse of [`hz_to_mel`].
 pub fn mel_to_hz(mel: f64) -> f64 {
-    const F_SP: f64 = 200.0 / 3.0;
-    const MIN_LOG_HZ: f64 = 1000.0;
-    let min_log_mel = MIN_LOG_HZ / F_SP;
-    let logstep = 6.4f64.ln() / 27.0;
-    if mel >= min_log_mel {
-        MIN_LOG_HZ * (logstep * (mel - min_log_mel)).exp()
+    if mel >= MIN_LOG_MEL {
+        MIN_LOG_HZ * (log_step() * (mel - MIN_LOG_MEL)).exp()
     } else {
         F_SP * mel
     }
