@@ -521,19 +521,7 @@ mod tests {
         assert_eq!(aggregate(&[mk(5.0)])["x@1"].std, 0.0);
     }
 
-    /// Scores item i as `weights[i]`, whatever the input.
-    struct Fixed(Vec<f32>);
-    impl Recommender for Fixed {
-        fn name(&self) -> &str {
-            "fixed"
-        }
-        fn n_items(&self) -> usize {
-            self.0.len()
-        }
-        fn score(&self, _: &UserInput) -> Result<Vec<f32>> {
-            Ok(self.0.clone())
-        }
-    }
+    use crate::recommend::tests::Fixed;
 
     #[test]
     fn full_protocol_excludes_input_and_ranks_the_rest() {

@@ -276,14 +276,16 @@ pub fn recommend(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     // In wasm the same tests run under wasm-bindgen-test (`#[test]` resolves to its macro).
     use super::*;
     use crate::data::history::parse_history;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    struct Fixed(Vec<f32>);
+    /// Scores item i as `self.0[i]`, whatever the input; explains with the input's items
+    /// weighted by their position. Shared with the evaluation tests.
+    pub(crate) struct Fixed(pub(crate) Vec<f32>);
     impl Recommender for Fixed {
         fn name(&self) -> &str {
             "fixed"
