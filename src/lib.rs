@@ -8,7 +8,7 @@
 //! 1. [`audio`] — PCM in memory: validation, mono mix-down; natively also decoding
 //!    (symphonia) and resampling (rubato) to 22050 Hz.
 //! 2. [`features`] — pure DSP: librosa-compatible STFT → mel → MFCC (+Δ, ΔΔ).
-//! 3. `model` — AINRNN in candle (to come).
+//! 3. [`model`] — AINRNN in candle: dense-connected IndRNN stack, eq. 4 attention, portrait.
 //! 4. [`recommend`] — the `Recommender` trait every model implements, top-k without
 //!    history items, the JSON answer.
 //!
@@ -27,6 +27,7 @@ pub mod eval;
 #[cfg(feature = "native")]
 pub mod eval_run;
 pub mod features;
+pub mod model;
 pub mod recommend;
 #[cfg(feature = "native")]
 pub mod serve;
