@@ -48,8 +48,11 @@ fn a_batch_reports_bad_files_and_keeps_the_good_ones() {
         // 1.0 s excerpts; AAC carries its encoder delay and padding (up to ~2 frames of 1024).
         assert!((0.99..1.1).contains(&d), "{}: {d} s", t["file"]);
         assert_eq!(t["sample_rate"], 22050);
-        assert_eq!(t["mfcc_mean"].as_array().unwrap().len(), 20);
+        let d = t["descriptor"].as_array().unwrap();
+        assert_eq!(d.len(), v["descriptor_names"].as_array().unwrap().len());
+        assert!(d.iter().all(|x| x.as_f64().unwrap().is_finite()));
     }
+    assert_eq!(v["descriptor_names"][0], "mfcc_mean_0");
     let wav = tracks
         .iter()
         .find(|t| t["file"].as_str().unwrap().ends_with("d.wav"))
@@ -72,11 +75,9 @@ fn a_batch_reports_bad_files_and_keeps_the_good_ones() {
     assert!(reason("notaudio.mp3").contains("cannot decode"));
 }
 
-#[test]
-fn frames_output_has_the_documented_keys() {
+fn run_ok(args: &[&str]) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_ainrec"))
-        .args(["features", "--frames"])
-        .arg(fixture("wav/vibeace_22050_mono.wav"))
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -84,14 +85,112 @@ fn frames_output_has_the_documented_keys() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn rows(v: &serde_json::Value) -> Vec<Vec<f64>> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn frames_output_has_the_documented_keys() {
+    let wav = fixture("wav/vibeace_22050_mono.wav");
+    let v = run_ok(&["features", "--frames", wav.to_str().unwrap()]);
     assert_eq!(v["sample_rate"], 22050);
     assert_eq!(v["hop_length"], 512);
+    let n = 1 + 220_500 / 512;
     let mfcc = v["mfcc"].as_array().unwrap();
-    assert_eq!(mfcc.len(), 1 + 220_500 / 512);
+    assert_eq!(mfcc.len(), n);
     assert!(mfcc.iter().all(|f| f.as_array().unwrap().len() == 20));
-    assert_eq!(v["mfcc_delta"].as_array().unwrap().len(), mfcc.len());
-    assert_eq!(v["mfcc_delta2"].as_array().unwrap().len(), mfcc.len());
+    assert_eq!(v["mfcc_delta"].as_array().unwrap().len(), n);
+    assert_eq!(v["mfcc_delta2"].as_array().unwrap().len(), n);
+    assert_eq!(v["hfc"].as_array().unwrap().len(), n);
+    let hpcp = rows(&v["hpcp"]);
+    assert_eq!(hpcp.len(), n);
+    // unitMax normalisation: every non-silent frame peaks at exactly 1.
+    assert!(hpcp
+        .iter()
+        .all(|f| f.len() == 12 && f.iter().all(|x| (0.0..=1.0).contains(x))));
+    assert_eq!(v["scattering_hop"], 1024);
+    let meta = v["scattering_meta"].as_array().unwrap();
+    let sc = rows(&v["scattering"]);
+    assert!(!sc.is_empty() && sc.iter().all(|f| f.len() == meta.len()));
+    // Frames are 1024 samples apart over the 10 s file.
+    assert!(
+        (210..=220).contains(&sc.len()),
+        "{} scattering frames",
+        sc.len()
+    );
+    assert_eq!(v["span_s"], 10.0);
+}
+
+/// The check people will make: `ainrec features --frames clip.wav` against
+/// `librosa.feature.mfcc(y=y, sr=22050)` on the same WAV (tests/reference/gen_cli_wav.py).
+#[test]
+fn frames_mfcc_matches_librosa_on_the_same_wav() {
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("reference/features/wav_vibeace_mfcc.json")).unwrap();
+    let theirs = rows(&reference["mfcc"]);
+    let wav = fixture("wav/vibeace_22050_mono.wav");
+    let v = run_ok(&[
+        "features",
+        "--frames",
+        "--features",
+        "mfcc",
+        wav.to_str().unwrap(),
+    ]);
+    let ours = rows(&v["mfcc"]);
+    assert_eq!(ours.len(), theirs.len());
+    for (t, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+        let peak = b.iter().fold(0f64, |m, x| m.max(x.abs()));
+        let err = a.iter().zip(b).fold(0f64, |m, (x, y)| m.max((x - y).abs()));
+        assert!(
+            err <= 1e-3 * peak,
+            "frame {t}: max abs error {err} > 1e-3 × {peak}"
+        );
+    }
+}
+
+#[test]
+fn feature_selection_span_and_csv() {
+    let wav = fixture("wav/vibeace_22050_mono.wav");
+    let w = wav.to_str().unwrap();
+    let v = run_ok(&["features", "--features", "mfcc,hpcp", "--span", "4", w]);
+    let names = v["descriptor_names"].as_array().unwrap();
+    assert_eq!(names.len(), 120 + 24);
+    assert_eq!(v["descriptor"].as_array().unwrap().len(), names.len());
+    assert_eq!(v["features"], "mfcc,hpcp");
+    assert_eq!(v["span_s"], 4.0);
+    assert_eq!(v["span_start_s"], 3.0, "the middle 4 s of 10 s");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_ainrec"))
+        .args(["features", "--csv", "--features", "hfc"])
+        .arg(fixture("clips"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "file,hfc_log_mean,hfc_log_std");
+    assert_eq!(lines.len(), 6, "header + 5 clips");
+    assert!(lines[1..].iter().all(|l| l.split(',').count() == 3));
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_ainrec"))
+        .args(["features", "--features", "mfcc,chroma", w])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("chroma"));
 }
 
 #[test]

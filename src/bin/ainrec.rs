@@ -12,8 +12,10 @@ use serde::Serialize;
 use ainrec::audio::decode::decode_file;
 use ainrec::data::splits::SplitConfig;
 use ainrec::eval_run::{run_eval, run_recommend, EvalOptions, RecommendOptions};
-use ainrec::features::mfcc::{delta, mfcc, MfccConfig};
-use ainrec::features::FrameMatrix;
+use ainrec::features::scattering::{CoeffMeta, ScatteringConfig};
+use ainrec::features::track::{
+    analyze, descriptor_names, scattering_meta, FeatureSet, Span, TrackConfig, TrackFrames,
+};
 use ainrec::serve::StaticServer;
 
 #[derive(Parser)]
@@ -30,23 +32,41 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Decode audio files (WAV, MP3, Ogg Vorbis, FLAC, AAC/M4A), resample to 22050 Hz mono
-    /// and compute MFCC with librosa's defaults. Folders are searched for audio files.
+    /// and compute the track descriptor (per-feature mean and std over the 30 s middle
+    /// excerpt) or, with `--frames`, frame-level features. Folders are searched for audio.
     ///
-    /// One input prints one JSON object; several print `{"tracks": [...], "failed": [...]}`.
-    /// Files that fail are reported with their reason and the rest go on; the exit code
-    /// is 1 when any failed.
+    /// One input prints one JSON object; several print `{"descriptor_names": [...],
+    /// "tracks": [...], "failed": [...]}` (or CSV rows with `--csv`). Files that fail are
+    /// reported with their reason and the rest go on; the exit code is 1 when any failed.
     Features {
         /// Audio files or folders.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
-        /// Write the JSON here instead of standard output.
+        /// Write the output here instead of standard output.
         #[arg(short, long)]
         output: Option<PathBuf>,
-        /// Frame-level output: `mfcc`, `mfcc_delta`, `mfcc_delta2` as arrays of frames
-        /// (each 20 numbers), with `sample_rate` and `hop_length`. Without it, per-track
-        /// mean and standard deviation.
+        /// Comma-separated features: mfcc, scattering, hfc, hpcp (or all).
+        #[arg(long, default_value = "mfcc,scattering,hfc,hpcp")]
+        features: String,
+        /// Analysed span: seconds from the middle of the track, or `whole`. Default: 30,
+        /// or `whole` with --frames (so frames line up with librosa on the whole file).
+        #[arg(long)]
+        span: Option<String>,
+        /// Frame-level output: `mfcc`, `mfcc_delta`, `mfcc_delta2` (frames × 20), `hfc`
+        /// (one value a frame), `hpcp` (frames × 12), all at `hop_length`; `scattering`
+        /// (frames × coefficients, not log-compressed) at `scattering_hop`, named by
+        /// `scattering_meta`. The descriptor is included too.
         #[arg(long)]
         frames: bool,
+        /// Descriptor rows as CSV (`file,<descriptor names>`) instead of JSON.
+        #[arg(long, conflicts_with = "frames")]
+        csv: bool,
+        /// Scattering J (averaging scale T = 2^J samples).
+        #[arg(long, default_value_t = 10)]
+        scattering_j: u32,
+        /// Scattering first-order wavelets per octave (Q2 is 1).
+        #[arg(long, default_value_t = 8)]
+        scattering_q: u32,
     },
     /// Evaluate models on real listening data (hetrec2011-lastfm-2k) with 10-fold
     /// cross-validation by user, under the full-ranking and sampled-100 protocols; writes
@@ -109,7 +129,7 @@ enum Command {
 }
 
 #[derive(Serialize)]
-struct TrackFeatures {
+struct TrackOutput {
     file: String,
     duration_s: f64,
     sample_rate: u32,
@@ -117,19 +137,22 @@ struct TrackFeatures {
     n_fft: usize,
     source_sample_rate: u32,
     source_channels: usize,
-    n_frames: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     skipped_packets: Option<usize>,
+    features: String,
+    /// First analysed second and length of the span in seconds.
+    span_start_s: f64,
+    span_s: f64,
+    n_frames: usize,
+    descriptor: Vec<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    mfcc_mean: Option<Vec<f32>>,
+    descriptor_names: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    mfcc_std: Option<Vec<f32>>,
+    scattering_hop: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    mfcc: Option<FrameMatrix>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mfcc_delta: Option<FrameMatrix>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mfcc_delta2: Option<FrameMatrix>,
+    scattering_meta: Option<Vec<CoeffMeta>>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    frames: Option<TrackFrames>,
 }
 
 #[derive(Serialize)]
@@ -174,39 +197,47 @@ fn expand_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-fn analyse(path: &Path, frames: bool) -> ainrec::Result<TrackFeatures> {
+fn analyse(path: &Path, cfg: &TrackConfig, one: bool) -> ainrec::Result<TrackOutput> {
     let audio = decode_file(path)?;
-    let cfg = MfccConfig::default();
-    let m = mfcc(&audio.samples, &cfg)?;
-    let mut t = TrackFeatures {
+    let out = analyze(&audio.samples, cfg)?;
+    let sr = f64::from(audio.sample_rate);
+    let frames = cfg.keep_frames;
+    Ok(TrackOutput {
         file: path.display().to_string(),
         duration_s: audio.duration_s(),
         sample_rate: audio.sample_rate,
-        hop_length: cfg.stft.hop_length,
-        n_fft: cfg.stft.n_fft,
+        hop_length: cfg.mfcc.stft.hop_length,
+        n_fft: cfg.mfcc.stft.n_fft,
         source_sample_rate: audio.source_rate,
         source_channels: audio.source_channels,
-        n_frames: m.n_frames,
         skipped_packets: (audio.skipped_packets > 0).then_some(audio.skipped_packets),
-        mfcc_mean: None,
-        mfcc_std: None,
-        mfcc: None,
-        mfcc_delta: None,
-        mfcc_delta2: None,
-    };
-    if frames {
-        t.mfcc_delta = Some(delta(&m, cfg.delta_width, 1)?);
-        t.mfcc_delta2 = Some(delta(&m, cfg.delta_width, 2)?);
-        t.mfcc = Some(m);
-    } else {
-        let (mean, std) = m.mean_std();
-        t.mfcc_mean = Some(mean);
-        t.mfcc_std = Some(std);
-    }
-    Ok(t)
+        features: cfg.features.to_list(),
+        span_start_s: out.span_start as f64 / sr,
+        span_s: out.span_len as f64 / sr,
+        n_frames: out.n_frames,
+        descriptor: out.descriptor,
+        descriptor_names: one.then(|| descriptor_names(cfg)),
+        scattering_hop: (frames && cfg.features.scattering).then(|| cfg.scattering.hop()),
+        scattering_meta: (frames && cfg.features.scattering).then(|| scattering_meta(cfg)),
+        frames: out.frames,
+    })
 }
 
-fn cmd_features(inputs: &[PathBuf], output: Option<&Path>, frames: bool) -> ExitCode {
+/// Quotes a CSV field when it needs it (RFC 4180).
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn cmd_features(
+    inputs: &[PathBuf],
+    output: Option<&Path>,
+    cfg: &TrackConfig,
+    csv: bool,
+) -> ExitCode {
     let files = expand_inputs(inputs);
     if files.is_empty() {
         eprintln!("error: no audio files found in the given folders");
@@ -224,7 +255,7 @@ fn cmd_features(inputs: &[PathBuf], output: Option<&Path>, frames: bool) -> Exit
     let mut failed = Vec::new();
     for f in &files {
         bar.set_message(f.display().to_string());
-        match analyse(f, frames) {
+        match analyse(f, cfg, files.len() == 1 && !csv) {
             Ok(t) => tracks.push(t),
             Err(e) => {
                 // Decode and I/O errors already name the file; others get it prefixed.
@@ -246,12 +277,35 @@ fn cmd_features(inputs: &[PathBuf], output: Option<&Path>, frames: bool) -> Exit
     }
     bar.finish_and_clear();
 
-    let json = if files.len() == 1 && failed.is_empty() {
-        serde_json::to_string(&tracks[0])
+    let json = if csv {
+        let mut text = String::from("file");
+        for n in descriptor_names(cfg) {
+            text.push(',');
+            text.push_str(&n);
+        }
+        text.push('\n');
+        for t in &tracks {
+            text.push_str(&csv_field(&t.file));
+            for v in &t.descriptor {
+                text.push(',');
+                text.push_str(&v.to_string());
+            }
+            text.push('\n');
+        }
+        text.pop();
+        text
+    } else if files.len() == 1 && failed.is_empty() {
+        serde_json::to_string(&tracks[0]).expect("features serialise")
     } else {
-        serde_json::to_string(&serde_json::json!({ "tracks": tracks, "failed": failed }))
-    }
-    .expect("features serialise");
+        serde_json::to_string(&serde_json::json!({
+            "features": cfg.features.to_list(),
+            "cache_key": cfg.cache_key(),
+            "descriptor_names": descriptor_names(cfg),
+            "tracks": tracks,
+            "failed": failed,
+        }))
+        .expect("features serialise")
+    };
     let written = match output {
         Some(p) => std::fs::write(p, json.as_bytes()).map_err(|e| ainrec::Error::io(p, e)),
         None => {
@@ -349,8 +403,35 @@ fn main() -> ExitCode {
         Command::Features {
             inputs,
             output,
+            features,
+            span,
             frames,
-        } => cmd_features(&inputs, output.as_deref(), frames),
+            csv,
+            scattering_j,
+            scattering_q,
+        } => {
+            let cfg = FeatureSet::parse(&features).and_then(|features| {
+                let span = match span {
+                    Some(s) => Span::parse(&s)?,
+                    None if frames => Span::Whole,
+                    None => Span::default(),
+                };
+                Ok(TrackConfig {
+                    features,
+                    span,
+                    scattering: ScatteringConfig::new(scattering_j, (scattering_q, 1)),
+                    keep_frames: frames,
+                    ..TrackConfig::default()
+                })
+            });
+            match cfg {
+                Ok(cfg) => cmd_features(&inputs, output.as_deref(), &cfg, csv),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Eval {
             models,
             folds,

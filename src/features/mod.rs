@@ -7,6 +7,8 @@
 //! - [`hpcp`]: harmonic pitch-class profile (Essentia `HPCP`).
 //! - [`scattering`] (+ [`filter_bank`]): 1-D wavelet scattering, orders 1–2, with Kymatio
 //!   `Scattering1D` conventions; block-wise for bounded memory on long signals.
+//! - [`track`]: all of them over a span of a track, in small steps, summarised into one
+//!   descriptor with named values.
 
 pub mod filter_bank;
 pub mod frames;
@@ -15,6 +17,7 @@ pub mod mel;
 pub mod mfcc;
 pub mod scattering;
 pub mod spectral;
+pub mod track;
 
 /// Frame-level values: `n_frames × n_coeffs`, row-major (one row per frame).
 #[derive(Debug, Clone, PartialEq)]
