@@ -85,3 +85,36 @@ test-e2e: setup-e2e wasm native
 clean:
 	$(CARGO) clean
 	rm -rf www/pkg tests/e2e/node_modules
+
+# ---------------------------------------------------------------- benchmarks (not part of `make test`)
+# `make bench`: criterion (native), the Python peers (librosa, kymatio), the browser page
+# (ours in wasm, essentia.js, meyda in Chromium) and the 2-hour memory probes, in one
+# invocation; then bench/report.py writes docs/BENCHMARKS.md from their JSON results.
+BENCH_OUT := $(TARGET_DIR)/bench
+BENCH_PY := bench/.venv/bin/python
+BENCH_LONG_S ?= 7200
+BENCH_CLIP_LONG := tests/fixtures/clips/fishin.ogg
+# Each step is echoed into commands.txt (the report lists them) and /proc/loadavg is kept.
+bench_run = echo '$(2)' >> $(BENCH_OUT)/commands.txt; cat /proc/loadavg > $(BENCH_OUT)/load_$(1).txt; $(2)
+
+.PHONY: bench
+bench: setup-rust setup-chromium wasm native
+	@rm -rf $(BENCH_OUT) $(TARGET_DIR)/criterion/features && mkdir -p $(BENCH_OUT)
+	@[ -x $(BENCH_PY) ] || { echo "==> python3 -m venv bench/.venv"; python3 -m venv bench/.venv \
+	  && $(BENCH_PY) -m pip install -q -r bench/requirements.txt; }
+	@[ -d bench/web/node_modules/essentia.js ] || { echo "==> npm ci (bench/web)"; \
+	  (cd bench/web && npm ci --no-audit --no-fund); }
+	@echo "==> criterion (native, 30 s clip)"
+	@$(call bench_run,1_criterion,AINREC_BENCH_OUT=$(BENCH_OUT) $(CARGO) bench --bench features)
+	@echo "==> Python peers (librosa, kymatio)"
+	@$(call bench_run,2_python,$(BENCH_PY) bench/peers.py $(BENCH_OUT)/clip30.f32 $(BENCH_OUT)/peers.json)
+	@echo "==> Chromium page (ours in wasm, essentia.js, meyda; wasm memory, $(BENCH_LONG_S) s)"
+	@$(call bench_run,3_browser,AINREC_BIN=$(TARGET_DIR)/release/ainrec AINREC_BENCH_OUT=$(BENCH_OUT) node bench/web/run.mjs --long-seconds $(BENCH_LONG_S) --out $(BENCH_OUT)/web.json)
+	@echo "==> native peak memory ($(BENCH_LONG_S) s signal, in process)"
+	@$(call bench_run,4_memory,AINREC_BENCH_OUT=$(BENCH_OUT) AINREC_BENCH_LONG_S=$(BENCH_LONG_S) $(CARGO) bench --bench memory)
+	@echo "==> native peak memory (CLI on a $(BENCH_LONG_S) s WAV)"
+	@$(call bench_run,5_cli,ffmpeg -v error -y -stream_loop -1 -i $(BENCH_CLIP_LONG) -t $(BENCH_LONG_S) -ac 1 -ar 22050 -c:a pcm_s16le $(BENCH_OUT)/long.wav)
+	@$(call bench_run,5_cli,/usr/bin/time -f "%M %e" -o $(BENCH_OUT)/cli_memory.txt $(TARGET_DIR)/release/ainrec features --span whole -o $(BENCH_OUT)/cli_long.json $(BENCH_OUT)/long.wav)
+	@rm -f $(BENCH_OUT)/long.wav
+	@cat /proc/loadavg > $(BENCH_OUT)/load_6_end.txt
+	$(BENCH_PY) bench/report.py --dir $(BENCH_OUT) --target-dir $(TARGET_DIR) --out docs/BENCHMARKS.md
