@@ -15,6 +15,8 @@
 //! 4. [`portrait`] — age band, language and genres as embeddings, joined to the attended vector.
 //! 5. [`ainrnn`] — the whole network: `(history, plays, mask, portrait, candidates)` →
 //!    scores `(B, C)` and attention weights `(B, C, T)`.
+//! 6. [`train`] — Adam (lr 5e-4), positives against sampled negatives through the same target
+//!    attention, early stopping on a validation set, seeded, checkpoints as safetensors bytes.
 //!
 //! This module also holds what every layer shares: seeded, platform-independent weight
 //! initialisation ([`seeded_var_builder`]), safetensors *bytes* in and out ([`to_safetensors`],
@@ -27,6 +29,7 @@ pub mod indrnn;
 pub mod lstm;
 pub mod portrait;
 pub mod song_encoder;
+pub mod train;
 
 use std::collections::HashMap;
 
