@@ -5,6 +5,7 @@ Input: `target/bench/clip30.f32`, the little-endian float32 samples that
 `benches/features.rs` decoded with ainrec's own decoder (symphonia) and wrote before
 measuring — no second decoder is involved, so both sides see bit-identical samples.
 
+Threads: library defaults, or BENCH_PEER_THREADS (see below).
 Timing: wall time (`time.perf_counter`), best of N after one untimed warm-up call.
 - librosa: `librosa.feature.mfcc(y=y, sr=22050)` (librosa's defaults: n_fft 2048, hop 512,
   128 mel bands, 20 coefficients, centred frames with zero padding). The warm-up absorbs
@@ -22,7 +23,15 @@ import platform
 import sys
 import time
 
-import numpy as np
+# Threads: numpy/scipy/numba defaults unless BENCH_PEER_THREADS is set (then BLAS, OpenMP and
+# numba get that many), e.g. BENCH_PEER_THREADS=1 to match our single-threaded native code. On a
+# loaded 2-core machine a multi-threaded OpenBLAS can spin-wait against other jobs.
+THREADS = os.environ.get("BENCH_PEER_THREADS")
+if THREADS:
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = THREADS
+
+import numpy as np  # noqa: E402 (after the thread settings)
 
 
 def best_of(fn, n):
@@ -56,6 +65,7 @@ def main():
         "versions": {"python": platform.python_version(), "numpy": np.__version__,
                      "scipy": scipy.__version__, "librosa": librosa.__version__,
                      "kymatio": kymatio.__version__},
+        "threads": int(THREADS) if THREADS else None,
         "benchmarks": {},
     }
 

@@ -3,7 +3,7 @@
 // only: this page, www/pkg (our wasm), essentia.js and meyda builds, and clip30.f32.
 // essentia.js is AGPL: it is copied only into that temp folder for the benchmark, never into www/.
 //
-// usage: node bench/web/run.mjs [--reps 5] [--long-seconds 7200] [--out target/bench/web.json]
+// usage: node bench/web/run.mjs [--reps 7] [--long-seconds 7200] [--out target/bench/web.json]
 import { spawn } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,7 +16,7 @@ const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : dflt;
 };
-const reps = Number(arg('reps', process.env.BENCH_WEB_REPS || 5));
+const reps = Number(arg('reps', process.env.BENCH_WEB_REPS || 7));
 const longSeconds = Number(arg('long-seconds', process.env.AINREC_BENCH_LONG_S || 7200));
 const out = path.resolve(repo, arg('out', path.join(process.env.AINREC_BENCH_OUT || 'target/bench', 'web.json')));
 const bin = path.resolve(repo, process.env.AINREC_BIN || 'target/release/ainrec');
