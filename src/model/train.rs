@@ -125,7 +125,7 @@ impl Trainer {
                 encoder_cfg.output_dim,
             ));
         }
-        if cfg.batch_size == 0 || cfg.n_negatives == 0 || !(cfg.lr > 0.0) {
+        if cfg.batch_size == 0 || cfg.n_negatives == 0 || !cfg.lr.is_finite() || cfg.lr <= 0.0 {
             return Err(Error::invalid(
                 "training config",
                 "batch_size, n_negatives and lr > 0",
