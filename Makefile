@@ -54,6 +54,8 @@ wasm: setup-rust
 	$(CARGO) build --release --lib --target $(WASM_TARGET) --no-default-features
 	wasm-bindgen --target web --no-typescript --out-dir www/pkg \
 	  $(TARGET_DIR)/$(WASM_TARGET)/release/ainrec.wasm
+	@# A doc comment can end wasm-bindgen's JSDoc early and break the module: check it parses.
+	cp www/pkg/ainrec.js www/pkg/.check.mjs && node --check www/pkg/.check.mjs; rm -f www/pkg/.check.mjs
 
 # ---------------------------------------------------------------- the two commands
 demo: setup-rust wasm native

@@ -301,6 +301,20 @@ pub struct MeanStd {
     pub std: f64,
 }
 
+impl MeanStd {
+    /// Mean and sample standard deviation (n − 1; 0 for fewer than two values) of `v`.
+    pub fn of(v: &[f64]) -> Self {
+        let n = v.len().max(1) as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let std = if v.len() > 1 {
+            (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
+        MeanStd { mean, std }
+    }
+}
+
 /// Mean ± sample std of each metric over per-fold tables (metrics missing from a table are
 /// averaged over the tables that have them).
 pub fn aggregate(tables: &[MetricTable]) -> BTreeMap<String, MeanStd> {
@@ -312,16 +326,7 @@ pub fn aggregate(tables: &[MetricTable]) -> BTreeMap<String, MeanStd> {
     }
     values
         .into_iter()
-        .map(|(k, v)| {
-            let n = v.len() as f64;
-            let mean = v.iter().sum::<f64>() / n;
-            let std = if v.len() > 1 {
-                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-            } else {
-                0.0
-            };
-            (k, MeanStd { mean, std })
-        })
+        .map(|(k, v)| (k, MeanStd::of(&v)))
         .collect()
 }
 

@@ -20,6 +20,7 @@
 //! and, natively, `serve` (the static server for the page).
 
 pub mod audio;
+pub mod audio_proxy;
 pub mod baselines;
 pub mod data;
 pub mod error;

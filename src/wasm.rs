@@ -55,7 +55,7 @@ pub fn mfcc(pcm: &[f32], sample_rate: u32) -> Result<JsValue, JsError> {
 /// Options of an [`Analyzer`], all optional: `{ features: "mfcc,scattering,hfc,hpcp",
 /// span: 30 | "whole", frames: false, scatteringJ: 10, scatteringQ: 8 }`.
 #[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct AnalyzerOptions {
     features: Option<String>,
     span: Option<SpanOption>,
@@ -75,6 +75,19 @@ fn track_config(options: JsValue) -> Result<TrackConfig, JsError> {
     let o: AnalyzerOptions = if options.is_undefined() || options.is_null() {
         AnalyzerOptions::default()
     } else {
+        // serde-wasm-bindgen reads only the fields it knows, so a typo would pass silently.
+        const KNOWN: [&str; 5] = ["features", "span", "frames", "scatteringJ", "scatteringQ"];
+        if let Some(obj) = options.dyn_ref::<js_sys::Object>() {
+            for key in js_sys::Object::keys(obj).iter() {
+                let key = key.as_string().unwrap_or_default();
+                if !KNOWN.contains(&key.as_str()) {
+                    return Err(JsError::new(&format!(
+                        "invalid analyzer options: unknown option {key:?} (expected one of {})",
+                        KNOWN.join(", ")
+                    )));
+                }
+            }
+        }
         serde_wasm_bindgen::from_value(options)
             .map_err(|e| JsError::new(&format!("invalid analyzer options: {e}")))?
     };
@@ -130,7 +143,8 @@ pub fn analysis_key(options: JsValue) -> Result<String, JsError> {
 /// (simply: stop calling `step` and `free()` it) takes effect at once.
 ///
 /// ```js
-/// const a = new Analyzer(pcm /* Float32Array, mono */, 22050, { span: 30 });
+/// // pcm: a mono Float32Array at 22050 Hz
+/// const a = new Analyzer(pcm, 22050, { span: 30 });
 /// while (!a.finished()) { a.step(50); postProgress(a.progress()); await yieldToEvents(); }
 /// const { descriptor, names } = a.finish();
 /// ```

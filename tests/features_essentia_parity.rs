@@ -23,10 +23,10 @@
 //! f32 rounding) closely enough that even the round-off-dominated tone frames match; an
 //! all-f32 FFT leaves errors near −140 dB re. the frame maximum and needs the exception above.
 //! Algorithm parity on identical input is tested separately on librosa's own frame 10.
-// Native only for now: reads fixtures with std::fs / uses proptest, which is a native dev-dependency.
-#![cfg(not(target_arch = "wasm32"))]
+mod common;
 
-use std::path::{Path, PathBuf};
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use ainrec::features::hpcp::{HpcpConfig, HpcpExtractor};
 use ainrec::features::spectral::{hfc_masri, SpectralPeaks};
@@ -59,35 +59,6 @@ const HFC_ABS_FLOOR_REL: f64 = 1e-6;
 /// −120 dB, ~17 dB above the f32 FFT round-off we measured (numpy float32 vs float64 and
 /// realfft f32 vs f64 differ by ≤ −136 dB re. the frame maximum on these signals).
 const ROUND_OFF_REL: f32 = 1e-6;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests")
-}
-
-/// Every key that has a reference JSON. Panics if there are none, so a missing reference
-/// directory fails loudly instead of passing vacuously.
-fn keys() -> Vec<String> {
-    let dir = root().join("reference/features");
-    let mut keys: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| {
-            let p = e.ok()?.path();
-            (p.extension()? == "json").then(|| p.file_stem().unwrap().to_string_lossy().into())
-        })
-        .collect();
-    keys.sort();
-    assert!(!keys.is_empty(), "no reference JSON in {}", dir.display());
-    keys
-}
-
-fn read_pcm(path: &Path) -> Vec<f32> {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(bytes.len() % 4, 0, "{}: not f32 samples", path.display());
-    bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
 
 /// Magnitude spectra with librosa's conventions: periodic Hann, frames centred on `t · hop`
 /// with `n_fft / 2` zeros of padding on both sides, `1 + ⌊n / hop⌋` frames. Computed in f64,
@@ -193,11 +164,8 @@ struct Parity {
 }
 
 fn check_signal(key: &str) -> Parity {
-    let json_path = root().join(format!("reference/features/{key}.json"));
-    let text = std::fs::read_to_string(&json_path)
-        .unwrap_or_else(|e| panic!("{}: {e}", json_path.display()));
-    let reference: serde_json::Value = serde_json::from_str(&text).expect("reference JSON");
-    let y = read_pcm(&root().join(format!("fixtures/pcm/{key}.f32")));
+    let reference = common::reference(key);
+    let y = common::pcm(key);
     let mags = stft_mag(&y);
     let music = !SYNTHETIC.contains(&key);
 
@@ -331,11 +299,12 @@ fn check_signal(key: &str) -> Parity {
     p
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn hfc_and_hpcp_match_essentia_on_every_reference_frame() {
     let mut failed = Vec::new();
-    for key in keys() {
-        let p = check_signal(&key);
+    for &key in common::SIGNALS {
+        let p = check_signal(key);
         println!(
             "{key:>14}: {:>3} frames ({:>3} silent), worst HPCP cosine {:.6} (1−cos {:.1e}), \
              argmax mismatches {:>3}, excused (round-off-decided) {:>3}, worst HFC rel. error {:.2e}",

@@ -435,52 +435,41 @@ fn blockwise_equals_whole() {
     }
 }
 
-// Native only until proptest (→ getrandom 0.4) is set up for wasm32 in Cargo.toml.
-#[cfg(not(target_arch = "wasm32"))]
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn order1_energy_is_stable_under_small_shifts() {
     use proptest::prelude::*;
-    use proptest::test_runner::{Config, RngSeed, TestRunner};
 
     // J = 6: T = 64 samples; shifts of up to 4 samples are ≤ T/16.
     let n = 8192;
     // The runner takes an `Fn`; the transform keeps scratch buffers, hence the RefCell.
     let s = std::cell::RefCell::new(Scattering1D::<f32>::new(config(6), n).unwrap());
-    let config = Config {
-        cases: 24,
-        failure_persistence: None,
-        rng_seed: RngSeed::Fixed(20240611),
-        ..Config::default()
-    };
-    let mut runner = TestRunner::new(config);
     let strategy = (any::<u64>(), 1usize..=4, 50.0f32..4000.0, 0.5f32..20.0);
-    runner
-        .run(&strategy, |(seed, shift, freq, am)| {
-            // an AM tone plus noise, long enough to cut two shifted windows from it
-            let base = test_signal(n + shift, seed);
-            let x: Vec<f32> = base
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    let t = i as f32 / 22050.0;
-                    let env = 1.0 + 0.5 * (2.0 * std::f32::consts::PI * am * t).sin();
-                    v + 0.3 * env * (2.0 * std::f32::consts::PI * freq * t).sin()
-                })
-                .collect();
-            let a = s.borrow_mut().transform(&x[..n]).unwrap();
-            let b = s.borrow_mut().transform(&x[shift..]).unwrap();
-            let energy = |o: &ScatteringOutput| -> f64 {
-                o.order_rows(1)
-                    .flat_map(|c| o.row(c).iter().map(|v| (*v as f64).powi(2)))
-                    .sum()
-            };
-            let (ea, eb) = (energy(&a), energy(&b));
-            let rel = (ea - eb).abs() / ea;
-            prop_assert!(
-                rel < 0.02,
-                "shift {shift}: order-1 energy {ea} vs {eb} ({rel:.3e})"
-            );
-            Ok(())
-        })
-        .unwrap();
+    common::check_property(24, strategy, |(seed, shift, freq, am)| {
+        // an AM tone plus noise, long enough to cut two shifted windows from it
+        let base = test_signal(n + shift, seed);
+        let x: Vec<f32> = base
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let t = i as f32 / 22050.0;
+                let env = 1.0 + 0.5 * (2.0 * std::f32::consts::PI * am * t).sin();
+                v + 0.3 * env * (2.0 * std::f32::consts::PI * freq * t).sin()
+            })
+            .collect();
+        let a = s.borrow_mut().transform(&x[..n]).unwrap();
+        let b = s.borrow_mut().transform(&x[shift..]).unwrap();
+        let energy = |o: &ScatteringOutput| -> f64 {
+            o.order_rows(1)
+                .flat_map(|c| o.row(c).iter().map(|v| (*v as f64).powi(2)))
+                .sum()
+        };
+        let (ea, eb) = (energy(&a), energy(&b));
+        let rel = (ea - eb).abs() / ea;
+        prop_assert!(
+            rel < 0.02,
+            "shift {shift}: order-1 energy {ea} vs {eb} ({rel:.3e})"
+        );
+        Ok(())
+    });
 }

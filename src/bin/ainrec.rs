@@ -11,7 +11,9 @@ use serde::Serialize;
 
 use ainrec::audio::decode::decode_file;
 use ainrec::data::splits::SplitConfig;
-use ainrec::eval_run::{run_eval, run_recommend, EvalOptions, RecommendOptions};
+use ainrec::eval_run::{
+    run_audio_proxy, run_eval, run_recommend, AudioProxyOptions, EvalOptions, RecommendOptions,
+};
 use ainrec::features::scattering::{CoeffMeta, ScatteringConfig};
 use ainrec::features::track::{
     analyze, descriptor_names, scattering_meta, FeatureSet, Span, TrackConfig, TrackFrames,
@@ -98,6 +100,13 @@ enum Command {
         /// Negatives per target in the sampled protocol.
         #[arg(long, default_value_t = 100)]
         negatives: usize,
+        /// Instead: the audio proxy protocol on the CC audio corpus (excerpt and collection
+        /// retrieval per feature set), merged into an existing results.json.
+        #[arg(long)]
+        audio_proxy: bool,
+        /// The shared data folder with `audio/catalog.csv` and `librosa/` (audio proxy).
+        #[arg(long, default_value = "../shared/data")]
+        audio_data: PathBuf,
     },
     /// Recommend from a history file (`{"version": 1, "items": [{"id": ...}, ...]}`); prints JSON.
     Recommend {
@@ -384,6 +393,40 @@ fn cmd_eval(opts: EvalOptions) -> ExitCode {
     }
 }
 
+/// The command line as typed, with the binary called `ainrec` (quoted in the results).
+fn command_line() -> String {
+    std::env::args()
+        .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replacen(&std::env::args().next().unwrap_or_default(), "ainrec", 1)
+}
+
+fn cmd_audio_proxy(opts: &AudioProxyOptions) -> ExitCode {
+    let bar = ProgressBar::new_spinner();
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let result = run_audio_proxy(opts, &mut |msg| bar.set_message(msg.to_string()));
+    bar.finish_and_clear();
+    match result {
+        Ok(table) => {
+            for (set, m) in &table {
+                let f = |k: &str| m.get(k).map_or(f64::NAN, |v| v.mean);
+                eprintln!(
+                    "{set:>11}: same-track hit@1 {:.3}  MRR {:.3}  same-collection P@5 {:.3}",
+                    f("same_track_hit@1"),
+                    f("same_track_mrr"),
+                    f("same_collection_precision@5")
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn cmd_recommend(opts: &RecommendOptions) -> ExitCode {
     match run_recommend(opts) {
         Ok(json) => {
@@ -440,7 +483,17 @@ fn main() -> ExitCode {
             min_items,
             seed,
             negatives,
+            audio_proxy,
+            audio_data,
         } => {
+            if audio_proxy {
+                return cmd_audio_proxy(&AudioProxyOptions {
+                    data_dir: audio_data,
+                    out_dir: out,
+                    command: command_line(),
+                    ..AudioProxyOptions::default()
+                });
+            }
             let defaults = SplitConfig::default();
             let opts = EvalOptions {
                 data_dir: data,
@@ -453,11 +506,7 @@ fn main() -> ExitCode {
                     ..defaults
                 },
                 negatives,
-                command: std::env::args()
-                    .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .replacen(&std::env::args().next().unwrap_or_default(), "ainrec", 1),
+                command: command_line(),
                 ..EvalOptions::default()
             };
             cmd_eval(opts)

@@ -8,6 +8,7 @@
 //! Parsers take `&str`, `&[u8]` or `impl BufRead` so they compile for wasm32; helpers that open
 //! files are behind the `native` feature.
 
+pub mod audio_corpus;
 pub mod formats;
 pub mod hetrec;
 pub mod history;

@@ -80,3 +80,24 @@ pub fn frames(v: &serde_json::Value, key: &str) -> Vec<Vec<f64>> {
         })
         .collect()
 }
+
+/// Runs a property test with `cases` seeded cases, natively and in the browser alike
+/// (proptest's `proptest!` macro emits `#[test]`, which wasm-bindgen-test does not run).
+/// No failure persistence: there is no file system in the browser, and the fixed seed
+/// makes every run check the same cases.
+pub fn check_property<S: proptest::strategy::Strategy>(
+    cases: u32,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<(), proptest::test_runner::TestCaseError>,
+) {
+    use proptest::test_runner::{Config, RngSeed, TestRunner};
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        rng_seed: RngSeed::Fixed(0x00a1_4ec0),
+        ..Config::default()
+    };
+    if let Err(e) = TestRunner::new(config).run(&strategy, test) {
+        panic!("{e}");
+    }
+}
