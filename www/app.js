@@ -10,6 +10,11 @@ const infoEl = document.getElementById('track-info');
 const canvas = document.getElementById('mfcc-canvas');
 const fileInput = document.getElementById('file-input');
 const dropZone = document.getElementById('drop-zone');
+const progressEl = document.getElementById('progress');
+const cancelButton = document.getElementById('cancel');
+// Whole tracks up to this length are analysed (and drawn) whole; longer ones by their
+// 30 s middle excerpt, so a DJ mix does not hold hundreds of MB of frames.
+const WHOLE_TRACK_MAX_S = 600;
 
 function setStatus(text, isError = false) {
   statusEl.textContent = text;
@@ -33,10 +38,18 @@ api.ready = new Promise((resolve, reject) => {
     } else if (msg.type === 'fatal') {
       setStatus(msg.error, true);
       reject(new Error(msg.error));
+    } else if (msg.type === 'progress') {
+      pending.get(msg.id)?.onProgress?.(msg.fraction);
     } else if (pending.has(msg.id)) {
       const { resolve: ok, reject: fail } = pending.get(msg.id);
       pending.delete(msg.id);
-      if (msg.ok) ok(msg.result); else fail(new Error(msg.error));
+      if (msg.ok) {
+        ok(msg.result);
+      } else {
+        const err = new Error(msg.error);
+        err.cancelled = Boolean(msg.cancelled);
+        fail(err);
+      }
     }
   });
   worker.addEventListener('error', (e) => {
@@ -46,12 +59,14 @@ api.ready = new Promise((resolve, reject) => {
   });
 });
 
-function request(message, transfer) {
+// Sends a request; returns {id, done: Promise}. `onProgress(fraction)` sees progress.
+function request(message, transfer, onProgress) {
   const id = nextId++;
-  return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject });
+  const done = new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject, onProgress });
     worker.postMessage({ id, ...message }, transfer);
   });
+  return { id, done };
 }
 
 // Decode any format the browser knows, then render to mono at the analysis rate through a
@@ -96,7 +111,7 @@ function viridis(t) {
   });
 }
 
-function drawMfcc({ nFrames, nMfcc, data }) {
+function drawMfcc({ nFrames, nCoeffs: nMfcc, data }) {
   const img = new ImageData(nFrames, nMfcc);
   for (let c = 0; c < nMfcc; c++) {
     let lo = Infinity; let hi = -Infinity;
@@ -126,30 +141,69 @@ function formatDuration(s) {
   return `${m}:${(s - 60 * m).toFixed(1).padStart(4, '0')}`;
 }
 
+let current = null; // {id, name, cancelAt} of the analysis in progress
+
+cancelButton.addEventListener('click', () => {
+  if (!current) return;
+  current.cancelAt = performance.now();
+  worker.postMessage({ type: 'cancel', target: current.id });
+  setStatus(`Cancelling ${current.name}…`);
+});
+
 async function analyse(file) {
   try {
     await api.ready;
   } catch {
     return;
   }
+  if (current) {
+    setStatus(`Still analysing ${current.name}; cancel it first or wait.`, true);
+    return;
+  }
   setStatus(`Decoding ${file.name}…`);
   try {
     const pcm = await decodeToMono(file);
     const duration = pcm.length / ANALYSIS_RATE;
+    const whole = duration <= WHOLE_TRACK_MAX_S;
     setStatus(`Analysing ${file.name} (${formatDuration(duration)})…`);
     const t0 = performance.now();
-    const result = await request({ type: 'mfcc', pcm, sampleRate: ANALYSIS_RATE }, [pcm.buffer]);
+    progressEl.value = 0;
+    progressEl.hidden = false;
+    cancelButton.hidden = false;
+    const options = { span: whole ? 'whole' : 30, frames: true };
+    const req = request({ type: 'analyze', pcm, sampleRate: ANALYSIS_RATE, options }, [pcm.buffer],
+      (fraction) => { progressEl.value = fraction; });
+    current = { id: req.id, name: file.name, cancelAt: null };
+    let result;
+    try {
+      result = await req.done;
+    } catch (err) {
+      if (err.cancelled) {
+        const latency = performance.now() - current.cancelAt;
+        api.last = { name: file.name, cancelled: true, cancelLatencyMs: latency };
+        setStatus(`Cancelled ${file.name} (stopped ${latency.toFixed(0)} ms after the click).`);
+        return;
+      }
+      throw err;
+    }
     const ms = performance.now() - t0;
-    drawMfcc(result);
+    drawMfcc(result.mfcc);
     api.last = {
-      name: file.name, duration, sampleRate: result.sampleRate, hopLength: result.hopLength,
-      nFrames: result.nFrames, nMfcc: result.nMfcc, mfcc: Array.from(result.data), millis: ms,
+      name: file.name, duration, sampleRate: ANALYSIS_RATE, hopLength: result.hopLength,
+      nFrames: result.mfcc.nFrames, nMfcc: result.mfcc.nCoeffs, mfcc: Array.from(result.mfcc.data),
+      descriptor: Array.from(result.descriptor), names: result.names, key: result.key, millis: ms,
     };
-    infoEl.textContent = `${file.name} — ${formatDuration(duration)}, ${result.nFrames} frames`;
+    const span = whole ? 'whole track' : `${(result.spanLength / ANALYSIS_RATE).toFixed(0)} s from the middle`;
+    infoEl.textContent = `${file.name} — ${formatDuration(duration)}, ${result.mfcc.nFrames} frames, `
+      + `descriptor of ${result.descriptor.length} values (${span})`;
     setStatus(`Done: ${file.name} analysed in ${ms.toFixed(0)} ms.`);
   } catch (err) {
     api.last = { name: file.name, error: err.message };
     setStatus(`Could not analyse ${file.name}: ${err.message}`, true);
+  } finally {
+    current = null;
+    progressEl.hidden = true;
+    cancelButton.hidden = true;
   }
 }
 

@@ -1,24 +1,80 @@
 // The worker owns the wasm module: every computation on the visitor's audio runs here,
-// off the main thread. Messages in: {id, type: "mfcc", pcm: Float32Array, sampleRate}.
-// Messages out: {type: "ready", version} once, then {id, ok: true, result} or {id, ok: false, error}.
-import init, { mfcc, version } from './pkg/ainrec.js';
+// off the main thread.
+//
+// Messages in:  {id, type: "analyze", pcm: Float32Array, sampleRate, options}
+//               {type: "cancel", target: id}
+// Messages out: {type: "ready", version} once; {type: "progress", id, fraction} while an
+//               analysis runs; then {id, ok: true, result} or {id, ok: false, error, cancelled}.
+//
+// An analysis runs in steps of ~STEP_MS; between steps the worker yields to its event loop,
+// so a "cancel" message is handled within one step (the Analyzer is freed at once).
+import init, { Analyzer, version } from './pkg/ainrec.js';
+
+const STEP_MS = 40;
 
 const ready = init().then(
   () => self.postMessage({ type: 'ready', version: version() }),
   (err) => self.postMessage({ type: 'fatal', error: `could not load the analyser: ${err}` }),
 );
 
-self.onmessage = async (event) => {
-  await ready;
-  const { id, type } = event.data;
+const cancelled = new Set();
+
+// Yields to the event loop (a message posted to ourselves runs after pending messages).
+const channel = new MessageChannel();
+const waiting = [];
+channel.port1.onmessage = () => waiting.shift()();
+function yieldToEvents() {
+  return new Promise((resolve) => { waiting.push(resolve); channel.port2.postMessage(null); });
+}
+
+function errorMessage(err) {
+  return err && err.message ? err.message : String(err);
+}
+
+async function analyze(id, { pcm, sampleRate, options }) {
+  const a = new Analyzer(pcm, sampleRate, options);
   try {
-    if (type !== 'mfcc') throw new Error(`unknown request type: ${type}`);
-    const r = mfcc(event.data.pcm, event.data.sampleRate);
+    while (!a.finished()) {
+      const fraction = a.step(STEP_MS);
+      self.postMessage({ type: 'progress', id, fraction });
+      await yieldToEvents();
+      if (cancelled.has(id)) {
+        cancelled.delete(id);
+        return null;
+      }
+    }
+    const r = a.finish();
     const result = {
-      sampleRate: r.sampleRate, hopLength: r.hopLength, nFrames: r.nFrames, nMfcc: r.nMfcc, data: r.data,
+      descriptor: r.descriptor, names: r.names, key: r.key, spanStart: r.spanStart,
+      spanLength: r.spanLength, nFrames: r.nFrames, hopLength: r.hopLength,
     };
-    self.postMessage({ id, ok: true, result }, [r.data.buffer]);
+    const transfer = [r.descriptor.buffer];
+    if (r.frames && r.frames.mfcc) {
+      result.mfcc = r.frames.mfcc;
+      transfer.push(r.frames.mfcc.data.buffer);
+    }
+    return { result, transfer };
+  } finally {
+    a.free();
+  }
+}
+
+self.onmessage = async (event) => {
+  const { id, type } = event.data;
+  if (type === 'cancel') {
+    cancelled.add(event.data.target);
+    return;
+  }
+  await ready;
+  try {
+    if (type !== 'analyze') throw new Error(`unknown request type: ${type}`);
+    const out = await analyze(id, event.data);
+    if (out === null) {
+      self.postMessage({ id, ok: false, cancelled: true, error: 'cancelled' });
+    } else {
+      self.postMessage({ id, ok: true, result: out.result }, out.transfer);
+    }
   } catch (err) {
-    self.postMessage({ id, ok: false, error: err && err.message ? err.message : String(err) });
+    self.postMessage({ id, ok: false, error: errorMessage(err) });
   }
 };

@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -112,5 +112,53 @@ test('a corrupt file gets a clear message', async () => {
   await page.setInputFiles('#file-input', path.join(fixtures, 'formats', 'empty.wav'));
   await page.waitForFunction(() => window.ainrec.last.name === 'empty.wav', null, { timeout: 30000 });
   assert.match(await page.textContent('[data-testid=status]'), /empty\.wav: the file is empty/);
+  await page.close();
+});
+
+/** A 16-bit mono WAV of `seconds` of a noisy tone at 22050 Hz (so nothing is resampled). */
+function longWav(seconds) {
+  const rate = 22050;
+  const n = Math.round(seconds * rate);
+  const buf = Buffer.alloc(44 + 2 * n);
+  buf.write('RIFF', 0); buf.writeUInt32LE(36 + 2 * n, 4); buf.write('WAVE', 8);
+  buf.write('fmt ', 12); buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20); buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(rate, 24); buf.writeUInt32LE(2 * rate, 28); buf.writeUInt16LE(2, 32); buf.writeUInt16LE(16, 34);
+  buf.write('data', 36); buf.writeUInt32LE(2 * n, 40);
+  let seed = 12345;
+  for (let i = 0; i < n; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    const noise = (seed / 2 ** 32 - 0.5) * 0.2;
+    const v = 0.4 * Math.sin((2 * Math.PI * 440 * i) / rate) + noise;
+    buf.writeInt16LE(Math.round(v * 32767), 44 + 2 * i);
+  }
+  return buf;
+}
+
+test('Cancel stops an analysis within 200 ms and the page stays usable', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ainrec-e2e-'));
+  const file = path.join(dir, 'long.wav');
+  writeFileSync(file, longWav(600)); // 10 minutes: many seconds of analysis in wasm
+  const { page, consoleErrors } = await openPage(browser, server.url);
+  await page.setInputFiles('#file-input', file);
+  // Wait until the analysis is under way, then cancel.
+  await page.waitForFunction(() => document.querySelector('[data-testid=progress]').value > 0.02,
+    null, { timeout: 60000 });
+  await page.click('[data-testid=cancel]');
+  await page.waitForFunction(() => window.ainrec.last && window.ainrec.last.name === 'long.wav',
+    null, { timeout: 30000 });
+  const last = await page.evaluate(() => window.ainrec.last);
+  assert.equal(last.cancelled, true, JSON.stringify(last));
+  console.log(`cancel took effect after ${last.cancelLatencyMs.toFixed(1)} ms`);
+  assert.ok(last.cancelLatencyMs <= 200, `cancel took ${last.cancelLatencyMs} ms`);
+  assert.match(await page.textContent('[data-testid=status]'), /Cancelled long\.wav/);
+  assert.equal(await page.isVisible('[data-testid=cancel]'), false);
+  // The next file is analysed as usual.
+  await page.setInputFiles('#file-input', wav);
+  await page.waitForFunction(() => window.ainrec.last.name === 'vibeace_22050_mono.wav' && window.ainrec.last.mfcc,
+    null, { timeout: 60000 });
+  const after = await page.evaluate(() => window.ainrec.last);
+  assert.equal(after.descriptor.length, after.names.length);
+  assert.ok(after.descriptor.every(Number.isFinite));
+  assert.deepEqual(consoleErrors, []);
   await page.close();
 });
