@@ -361,20 +361,29 @@ pub fn run_eval(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Su
         settings,
     };
 
-    let json_path = opts.out_dir.join("results.json");
-    write_atomic(
-        &json_path,
-        &(serde_json::to_string_pretty(&summary)? + "\n"),
-    )?;
-    let md_path = opts.out_dir.join("RESULTS.md");
-    write_atomic(&md_path, &results_markdown(&summary))?;
+    write_summary(&opts.out_dir, &summary, "", started, progress)?;
+    Ok(summary)
+}
+
+/// Writes `<dir>/results.json` and `<dir>/RESULTS.md` and reports it.
+fn write_summary(
+    dir: &Path,
+    summary: &Summary,
+    what: &str,
+    started: Instant,
+    progress: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let json_path = dir.join("results.json");
+    write_atomic(&json_path, &(serde_json::to_string_pretty(summary)? + "\n"))?;
+    let md_path = dir.join("RESULTS.md");
+    write_atomic(&md_path, &results_markdown(summary))?;
     progress(&format!(
-        "wrote {} and {} ({:.1} s in total)",
+        "{what}wrote {} and {} ({:.1} s in total)",
         json_path.display(),
         md_path.display(),
         started.elapsed().as_secs_f64()
     ));
-    Ok(summary)
+    Ok(())
 }
 
 fn read_summary(path: &Path) -> Result<Summary> {
@@ -548,18 +557,7 @@ pub fn run_audio_proxy(
         "averaging": "per query, then mean over each collection's queries, then mean ± std over collections",
         "command": opts.command,
     }));
-    write_atomic(
-        &json_path,
-        &(serde_json::to_string_pretty(&summary)? + "\n"),
-    )?;
-    let md_path = opts.out_dir.join("RESULTS.md");
-    write_atomic(&md_path, &results_markdown(&summary))?;
-    progress(&format!(
-        "audio proxy: wrote {} and {} ({:.1} s)",
-        json_path.display(),
-        md_path.display(),
-        started.elapsed().as_secs_f64()
-    ));
+    write_summary(&opts.out_dir, &summary, "audio proxy: ", started, progress)?;
     Ok(out)
 }
 
