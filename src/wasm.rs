@@ -166,17 +166,10 @@ impl Analyzer {
     ) -> Result<Analyzer, JsError> {
         let mut cfg = track_config(options)?;
         cfg.mfcc.stft.sample_rate = sample_rate;
-        let analysis = TrackAnalysis::new(cfg, pcm.length() as usize).map_err(js_err)?;
+        let mut analysis = TrackAnalysis::new(cfg, pcm.length() as usize).map_err(js_err)?;
         let span = analysis.span();
         let span_samples = pcm.subarray(span.start as u32, span.end as u32).to_vec();
-        if let Some(i) = span_samples.iter().position(|v| !v.is_finite()) {
-            return Err(JsError::new(&format!(
-                "audio: expected finite samples, found {} at sample {} of {}",
-                span_samples[i],
-                span.start + i,
-                pcm.length()
-            )));
-        }
+        analysis.check_span(&span_samples).map_err(js_err)?;
         Ok(Analyzer {
             span_samples,
             analysis: Some(analysis),

@@ -19,12 +19,18 @@ pub const ANALYSIS_RATE: u32 = 22_050;
 
 /// Rejects samples that are NaN or infinite, naming the first offending index.
 pub fn check_finite(samples: &[f32]) -> Result<()> {
+    check_finite_at(samples, 0, samples.len())
+}
+
+/// As [`check_finite`] for `samples` that start at `offset` in a signal of `total` samples
+/// (an excerpt), so the error names the position in the whole signal.
+pub fn check_finite_at(samples: &[f32], offset: usize, total: usize) -> Result<()> {
     match samples.iter().position(|s| !s.is_finite()) {
         None => Ok(()),
         Some(i) => Err(Error::Audio(format!(
-            "expected finite samples, found {} at sample {i} of {}",
+            "expected finite samples, found {} at sample {} of {total}",
             samples[i],
-            samples.len()
+            offset + i
         ))),
     }
 }

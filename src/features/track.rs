@@ -443,7 +443,9 @@ impl Progress {
 /// finished (or stop calling it to cancel), then [`finish`](Self::finish).
 pub struct TrackAnalysis {
     cfg: TrackConfig,
+    n_samples: usize,
     span: Range<usize>,
+    span_checked: bool,
     spectral: Option<SpectralPass>,
     scattering: Option<ScatteringPass>,
     block_weight: usize,
@@ -537,7 +539,9 @@ impl TrackAnalysis {
         });
         Ok(Self {
             cfg,
+            n_samples,
             span,
+            span_checked: false,
             spectral,
             scattering,
             block_weight,
@@ -586,20 +590,11 @@ impl TrackAnalysis {
                 x.len(),
             ));
         }
+        if !self.span_checked {
+            self.check_span(x)?;
+        }
         if let Some(s) = self.spectral.as_mut().filter(|s| s.next < s.n_frames) {
             let end = (s.next + STFT_FRAMES_PER_STEP).min(s.n_frames);
-            let hop = self.cfg.mfcc.stft.hop_length;
-            let half = self.cfg.mfcc.stft.n_fft / 2;
-            // The samples these frames read, checked once (NaN would poison the mel max).
-            let lo = (s.next * hop).saturating_sub(half).min(x.len());
-            let hi = ((end - 1) * hop + half).min(x.len());
-            if let Some(i) = x[lo..hi].iter().position(|v| !v.is_finite()) {
-                return Err(Error::Audio(format!(
-                    "expected finite samples, found {} at sample {} of the track",
-                    x[lo + i],
-                    self.span.start + lo + i
-                )));
-            }
             let sr = self.cfg.sample_rate() as f32;
             for t in s.next..end {
                 s.stft.power_frame(x, t, &mut s.power);
@@ -650,6 +645,17 @@ impl TrackAnalysis {
             s.next_block += 1;
         }
         Ok(self.progress())
+    }
+
+    /// Checks the span's samples for NaN/Inf once, before any work (NaN would poison the
+    /// span-wide mel maximum), naming the position in the whole track. [`step_span`]
+    /// calls it on the first step; a caller may call it earlier to fail fast.
+    ///
+    /// [`step_span`]: Self::step_span
+    pub fn check_span(&mut self, x: &[f32]) -> Result<()> {
+        crate::audio::check_finite_at(x, self.span.start, self.n_samples)?;
+        self.span_checked = true;
+        Ok(())
     }
 
     fn span_of<'a>(&self, track: &'a [f32]) -> Result<&'a [f32]> {
@@ -887,6 +893,15 @@ mod tests {
         x[22050 * 12] = f32::NAN;
         let e = analyze(&x, &cfg).unwrap_err().to_string();
         assert!(e.contains("NaN"), "{e}");
+        // The position is the track's, not the excerpt's, whichever features are on.
+        for features in ["mfcc,hfc", "scattering", "hpcp"] {
+            let c = TrackConfig {
+                features: FeatureSet::parse(features).unwrap(),
+                ..cfg
+            };
+            let e = analyze(&x, &c).unwrap_err().to_string();
+            assert!(e.contains("at sample 264600 of 441000"), "{features}: {e}");
+        }
         // A NaN outside the excerpt is not read.
         let mut y = tone(22050 * 20, 440.0);
         y[10] = f32::NAN;
