@@ -17,7 +17,8 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 export WASM_BINDGEN_TEST_TIMEOUT ?= 300
 
 .PHONY: help demo test setup setup-rust setup-chromium setup-e2e wasm wasm-dev native \
-        fmt-check clippy test-native test-wasm test-e2e clean
+        fmt-check clippy test-native test-wasm test-e2e clean \
+        demo-catalog page-assets
 
 help:
 	@echo "make demo   build the page (wasm, release) and serve it on http://127.0.0.1:$(PORT)/"
@@ -51,14 +52,24 @@ native:
 
 # The page's module: wasm-bindgen --target web into www/pkg (git-ignored).
 wasm: setup-rust
-	$(CARGO) build --release --lib --target $(WASM_TARGET) --no-default-features
+	$(CARGO) build --release --lib --target $(WASM_TARGET) --no-default-features --features tags
 	wasm-bindgen --target web --no-typescript --out-dir www/pkg \
 	  $(TARGET_DIR)/$(WASM_TARGET)/release/ainrec.wasm
 	@# A doc comment can end wasm-bindgen's JSDoc early and break the module: check it parses.
 	cp www/pkg/ainrec.js www/pkg/.check.mjs && node --check www/pkg/.check.mjs; rm -f www/pkg/.check.mjs
 
+# The bundled CC demo catalog (committed in models/demo: Opus excerpts, credits, descriptors).
+# Rebuild it after an extractor change; needs ffmpeg (libopus) and ../shared/data/audio.
+DEMO_DATA ?= ../shared/data/audio
+demo-catalog: native
+	python3 scripts/demo_catalog.py --ainrec $(TARGET_DIR)/release/ainrec --data $(DEMO_DATA) --out models/demo
+
+# The page serves only www/: copy the demo catalog there (www/demo is git-ignored).
+page-assets:
+	@rm -rf www/demo && mkdir -p www/demo && cp models/demo/catalog.json models/demo/*.opus www/demo/
+
 # ---------------------------------------------------------------- the two commands
-demo: setup-rust wasm native
+demo: setup-rust wasm native page-assets
 	@echo "==> open http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
 	$(TARGET_DIR)/release/ainrec serve www --port $(PORT)
 
@@ -70,7 +81,7 @@ fmt-check:
 
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
-	$(CARGO) clippy --lib --target $(WASM_TARGET) --no-default-features -- -D warnings
+	$(CARGO) clippy --lib --target $(WASM_TARGET) --no-default-features --features tags -- -D warnings
 
 test-native:
 	@echo "==> native tests"
@@ -80,7 +91,7 @@ test-wasm: setup-rust setup-chromium
 	@echo "==> wasm tests in headless Chromium"
 	$(CARGO) test --release --target $(WASM_TARGET) --no-default-features
 
-test-e2e: setup-e2e wasm native
+test-e2e: setup-e2e wasm native page-assets
 	@echo "==> end-to-end tests (Playwright + Chromium)"
 	cd tests/e2e && AINREC_BIN=$(TARGET_DIR)/release/ainrec node --test --test-concurrency=1 *.test.mjs
 

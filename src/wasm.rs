@@ -267,3 +267,34 @@ impl Analyzer {
         Ok(o.into())
     }
 }
+
+/// Tags of a whole audio file (`bytes`: its contents; `extension` without the dot, a hint
+/// only): `{ title?, artist?, album?, genre?, durationS?, cover?: { mime, data: Uint8Array } }`.
+/// Throws for a file no demuxer recognises (the page then decodes it anyway and lists it as
+/// bad only if decoding fails too).
+#[cfg(feature = "tags")]
+#[wasm_bindgen(js_name = readTags)]
+pub fn read_tags(bytes: Vec<u8>, extension: Option<String>) -> Result<JsValue, JsError> {
+    let t = crate::audio::tags::read_tags(bytes, extension.as_deref()).map_err(js_err)?;
+    let o = js_sys::Object::new();
+    for (key, value) in [
+        ("title", &t.title),
+        ("artist", &t.artist),
+        ("album", &t.album),
+        ("genre", &t.genre),
+    ] {
+        if let Some(v) = value {
+            set(&o, key, JsValue::from_str(v))?;
+        }
+    }
+    if let Some(d) = t.duration_s {
+        set(&o, "durationS", d.into())?;
+    }
+    if let Some((mime, data)) = &t.cover {
+        let c = js_sys::Object::new();
+        set(&c, "mime", JsValue::from_str(mime))?;
+        set(&c, "data", js_sys::Uint8Array::from(data.as_slice()).into())?;
+        set(&o, "cover", c.into())?;
+    }
+    Ok(o.into())
+}

@@ -1,30 +1,74 @@
-// The page: decoding (Web Audio), the DOM and drawing. All computation on the audio
-// happens in worker.js; nothing the visitor drops is sent anywhere.
+// The page: decoding (Web Audio), the DOM, playback and the listening history. All
+// computation on the audio happens in worker.js, all persistence in store.js; nothing the
+// visitor drops is sent anywhere (the only requests are this origin's static files).
+import * as store from './store.js';
 
 const ANALYSIS_RATE = 22050;
-// decodeAudioData needs the whole file in memory; beyond this the tab risks running out.
-const MAX_FILE_BYTES = 512 * 1024 * 1024;
+const params = new URLSearchParams(location.search);
+// decodeAudioData needs the whole file, and then its PCM, in memory: beyond this the tab
+// risks running out of memory. `?maxFileMB=` lowers it (the e2e test of the refusal).
+const MAX_FILE_BYTES = (Number(params.get('maxFileMB')) || 256) * 2 ** 20;
+// Audio kept in IndexedDB for playback after a reload, per file; bigger files need a file
+// handle (drag and drop in Chromium gives one) or are dropped again.
+const MAX_STORED_AUDIO_BYTES = 64 * 2 ** 20;
+// Every library entry is analysed the same way (one analysis key): the 30 s middle excerpt
+// (DESIGN §3); frames only for the heat-map of the last track.
+const LIBRARY_OPTIONS = { span: 30, frames: true };
+const AUDIO_NAME = /\.(wav|wave|mp3|ogg|oga|opus|flac|m4a|mp4|aac|webm|weba|mka)$/i;
+// In a dropped folder these are expected companions of music, not failures to report.
+const COMPANION_NAME = /(\.(jpe?g|png|gif|bmp|webp|txt|nfo|m3u8?|pls|cue|log|pdf|db|ini|sfv|md5|accurip|url|xml|json)$)|(^\.)/i;
+// Two files are "the same track" when their tags (title + artist) agree and their durations
+// are within this; or, whatever the tags, when their descriptors are this close (relative
+// L2 distance). Measured in the e2e test on 15 s CC excerpts: a WAV and its 128 kbit/s MP3
+// 0.013; the closest two different tracks 0.16. 0.05 sits between with margin both ways.
+const SAME_DURATION_S = 1.0;
+const SAME_DESCRIPTOR_DIST = 0.05;
 
-const statusEl = document.getElementById('status');
-const infoEl = document.getElementById('track-info');
-const canvas = document.getElementById('mfcc-canvas');
-const fileInput = document.getElementById('file-input');
-const dropZone = document.getElementById('drop-zone');
-const progressEl = document.getElementById('progress');
-const cancelButton = document.getElementById('cancel');
-// Whole tracks up to this length are analysed (and drawn) whole; longer ones by their
-// 30 s middle excerpt, so a DJ mix does not hold hundreds of MB of frames.
-const WHOLE_TRACK_MAX_S = 600;
+const $ = (id) => document.getElementById(id);
+const statusEl = $('status');
+const progressEl = $('progress');
+const overallEl = $('overall-progress');
+const overallCount = $('overall-count');
+const cancelButton = $('cancel');
+const libraryEl = $('library');
+const badFilesEl = $('bad-files');
+const audioEl = $('audio');
+
+// Test hook and console access.
+const api = {
+  last: null, ready: null, version: null, key: null,
+  stats: { analysed: 0, cacheHits: 0, bad: 0 },
+  batch: null, lastBatch: null, batchesDone: 0, sameDistances: [],
+  history: () => state.history,
+  tracks: () => [...state.tracks.values()].map(({ cover, ...t }) => ({ ...t, hasCover: Boolean(cover) })),
+  playing: () => state.playing,
+};
+window.ainrec = api;
 
 function setStatus(text, isError = false) {
   statusEl.textContent = text;
   statusEl.classList.toggle('error', isError);
 }
 
-// Test hook and console access: the last analysis result.
-const api = { last: null, ready: null };
-window.ainrec = api;
+function show(el, text) {
+  el.textContent = text;
+  el.hidden = !text;
+}
 
+// ---------------------------------------------------------------- feature check
+// What this page cannot work without; a missing one is named instead of failing later.
+const missing = [];
+if (typeof WebAssembly !== 'object') missing.push('WebAssembly');
+if (typeof Worker !== 'function') missing.push('Web Workers');
+if (typeof OfflineAudioContext !== 'function') missing.push('Web Audio (OfflineAudioContext)');
+if (!self.crypto || !crypto.subtle) missing.push('Web Crypto (a secure context: https or localhost)');
+if (!self.indexedDB) missing.push('IndexedDB (storage; private mode may disable it)');
+if (missing.length) {
+  show($('missing-features'), `This browser lacks what the page needs: ${missing.join(', ')}. `
+    + 'Try a current Chromium, Firefox or Safari over https or on localhost.');
+}
+
+// ---------------------------------------------------------------- the worker
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 let nextId = 1;
 const pending = new Map();
@@ -33,7 +77,6 @@ api.ready = new Promise((resolve, reject) => {
     const msg = e.data;
     if (msg.type === 'ready') {
       api.version = msg.version;
-      setStatus('Ready. Drop or choose an audio file.');
       resolve(msg.version);
     } else if (msg.type === 'fatal') {
       setStatus(msg.error, true);
@@ -58,9 +101,10 @@ api.ready = new Promise((resolve, reject) => {
     reject(new Error(text));
   });
 });
+api.ready.catch(() => {});
 
 // Sends a request; returns {id, done: Promise}. `onProgress(fraction)` sees progress.
-function request(message, transfer, onProgress) {
+function request(message, transfer = [], onProgress = null) {
   const id = nextId++;
   const done = new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject, onProgress });
@@ -69,14 +113,54 @@ function request(message, transfer, onProgress) {
   return { id, done };
 }
 
+// ---------------------------------------------------------------- state
+const state = {
+  tracks: new Map(), // id -> track record (+ hasFeatures, hasAudio)
+  descriptors: new Map(), // id -> Float32Array (for "same track" checks)
+  history: store.emptyHistory(),
+  sessionFiles: new Map(), // id -> File of this session: plays without any storage
+  urls: new Map(), // Blob -> object URL, revoked on forget
+  playing: null, // id of the track in the <audio> element
+  queue: [],
+  current: null, // {id, name, cancelAt} of the analysis in progress
+  storageOk: false,
+};
+
+function objectUrl(blob) {
+  if (!state.urls.has(blob)) state.urls.set(blob, URL.createObjectURL(blob));
+  return state.urls.get(blob);
+}
+
+const canonical = (t) => t.sameAs || t.id;
+const nowS = () => Math.floor(Date.now() / 1000);
+const stem = (name) => name.replace(/\.[^.]+$/, '');
+
+// ---------------------------------------------------------------- storage messages
+function storageProblem(err, what) {
+  const text = err.quota
+    ? `Your browser's storage for this page is full: ${what}. Everything stored before is kept; `
+      + 'free space (remove other sites\' data) or use Export to keep a copy.'
+    : `Could not save ${what}: ${err.message}.`;
+  show($('storage-warning'), text);
+  return text;
+}
+
+async function showUsage() {
+  if (!navigator.storage?.estimate) {
+    $('usage').textContent = 'This browser does not report how much it stores.';
+    return;
+  }
+  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
+  const persisted = navigator.storage.persisted ? await navigator.storage.persisted() : false;
+  const mb = (b) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GB` : `${(b / 2 ** 20).toFixed(1)} MB`);
+  $('usage').textContent = `Stored in this browser for this page: ${mb(usage)} of ${mb(quota)} available`
+    + (persisted ? ' (kept even when the disk runs low).' : ' (the browser may clear it when the disk runs low).');
+}
+
+// ---------------------------------------------------------------- decoding
 // Decode any format the browser knows, then render to mono at the analysis rate through a
 // 1-channel OfflineAudioContext (Web Audio's down-mix; see README on >2 channels).
-async function decodeToMono(file) {
-  if (file.size === 0) throw new Error('the file is empty (0 bytes)');
-  if (file.size > MAX_FILE_BYTES) {
-    throw new Error(`the file is ${(file.size / 2 ** 20).toFixed(0)} MB; this page analyses files up to ${MAX_FILE_BYTES / 2 ** 20} MB`);
-  }
-  const bytes = await file.arrayBuffer();
+async function decodeToMono(bytes) {
   let decoded;
   try {
     decoded = await new OfflineAudioContext(1, 1, ANALYSIS_RATE).decodeAudioData(bytes);
@@ -84,7 +168,7 @@ async function decodeToMono(file) {
     throw new Error('the browser cannot decode it as audio (unsupported or corrupt file)');
   }
   if (decoded.length === 0) throw new Error('it decodes to no audio at all');
-  const ctx = new OfflineAudioContext(1, decoded.length, ANALYSIS_RATE);
+  const ctx = new OfflineAudioContext(1, Math.ceil(decoded.duration * ANALYSIS_RATE), ANALYSIS_RATE);
   const src = ctx.createBufferSource();
   src.buffer = decoded;
   src.connect(ctx.destination);
@@ -93,6 +177,7 @@ async function decodeToMono(file) {
   return rendered.getChannelData(0);
 }
 
+// ---------------------------------------------------------------- the heat-map
 function viridis(t) {
   // Polynomial fit of matplotlib's viridis (public-domain coefficients by Matt Zucker).
   const c = [
@@ -112,6 +197,7 @@ function viridis(t) {
 }
 
 function drawMfcc({ nFrames, nCoeffs: nMfcc, data }) {
+  const canvas = $('mfcc-canvas');
   const img = new ImageData(nFrames, nMfcc);
   for (let c = 0; c < nMfcc; c++) {
     let lo = Infinity; let hi = -Infinity;
@@ -138,87 +224,865 @@ function drawMfcc({ nFrames, nCoeffs: nMfcc, data }) {
 
 function formatDuration(s) {
   const m = Math.floor(s / 60);
-  return `${m}:${(s - 60 * m).toFixed(1).padStart(4, '0')}`;
+  return `${m}:${(s - 60 * m).toFixed(0).padStart(2, '0')}`;
 }
 
-let current = null; // {id, name, cancelAt} of the analysis in progress
+// ---------------------------------------------------------------- "same track" checks
+const norm = (s) => (s || '').toLowerCase().replace(/\s+/g, ' ').trim();
+
+function descriptorDistance(a, b) {
+  if (!a || !b || a.length !== b.length) return Infinity;
+  let d = 0; let na = 0; let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i] - b[i]) ** 2; na += a[i] * a[i]; nb += b[i] * b[i];
+  }
+  return Math.sqrt(d) / Math.sqrt(Math.sqrt(na * nb) || 1);
+}
+
+/** The id of an earlier library entry that is the same recording in another file, or null. */
+function findSame(track, descriptor) {
+  let best = null;
+  for (const other of state.tracks.values()) {
+    if (other.id === track.id || Math.abs((other.duration || 0) - track.duration) > SAME_DURATION_S) continue;
+    if (track.tagged && other.tagged && norm(track.title) === norm(other.title)
+      && norm(track.artist) === norm(other.artist)) return canonical(other);
+    const dist = descriptorDistance(descriptor, state.descriptors.get(other.id));
+    api.sameDistances.push({ a: track.name, b: other.name, dist });
+    if (dist <= SAME_DESCRIPTOR_DIST && (!best || dist < best.dist)) best = { id: canonical(other), dist };
+  }
+  return best ? best.id : null;
+}
+
+// ---------------------------------------------------------------- the history
+function historyItem(track, create) {
+  const id = canonical(track);
+  let item = state.history.items.find((i) => i.id === id);
+  if (!item && create) {
+    item = { id, title: track.title, artist: track.artist || undefined, plays: 0, full_listens: 0, skips: 0 };
+    state.history.items.push(item);
+  }
+  return item;
+}
+
+async function saveHistory() {
+  try {
+    await store.putHistory(state.history);
+  } catch (err) {
+    storageProblem(err, 'the latest change to your history could not be saved');
+  }
+  renderLibrary();
+}
+
+function recordPlay(track) {
+  const item = historyItem(track, true);
+  const t = nowS();
+  item.plays += 1;
+  item.time = t;
+  item.play_times = [...(item.play_times || []), t].slice(-100);
+  // The order of `items` is the listening order (oldest first): a replay moves it last.
+  state.history.items = state.history.items.filter((i) => i !== item).concat(item);
+  return saveHistory();
+}
+
+function recordFullListen(track) {
+  const item = historyItem(track, true);
+  item.full_listens = (item.full_listens || 0) + 1;
+  return saveHistory();
+}
+
+function recordSkip(track) {
+  const item = historyItem(track, true);
+  item.skips = (item.skips || 0) + 1;
+  item.skip_times = [...(item.skip_times || []), nowS()].slice(-100);
+  return saveHistory();
+}
+
+function toggleLike(track) {
+  const item = historyItem(track, true);
+  item.liked = !item.liked;
+  item.like_time = nowS();
+  return saveHistory();
+}
+
+function removeFromHistory(track) {
+  const id = canonical(track);
+  state.history.items = state.history.items.filter((i) => i.id !== id);
+  return saveHistory();
+}
+
+// ---------------------------------------------------------------- the library list
+function entryText(t) {
+  const who = [t.artist, t.album].filter(Boolean).join(' — ');
+  return { title: t.title || stem(t.name), who };
+}
+
+function button(label, testid, ariaLabel, onClick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = label;
+  b.dataset.testid = testid;
+  b.setAttribute('aria-label', ariaLabel);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function renderLibrary() {
+  const tracks = [...state.tracks.values()];
+  $('library-empty').hidden = tracks.length > 0;
+  $('library-count').textContent = tracks.length ? `(${tracks.length})` : '';
+  const focused = document.activeElement?.closest?.('li[data-id]');
+  const focusKey = focused ? [focused.dataset.id, document.activeElement.dataset.testid] : null;
+  const frag = document.createDocumentFragment();
+  for (const t of tracks) {
+    const { title, who } = entryText(t);
+    const item = historyItem(t, false);
+    const li = document.createElement('li');
+    li.dataset.id = t.id;
+    li.classList.toggle('playing', state.playing === t.id);
+    const cover = document.createElement('img');
+    cover.alt = '';
+    cover.className = 'cover';
+    if (t.cover) cover.src = objectUrl(t.cover);
+    else cover.classList.add('no-cover');
+    const info = document.createElement('div');
+    info.className = 'info';
+    const h = document.createElement('span');
+    h.className = 'title';
+    h.textContent = title;
+    const sub = document.createElement('span');
+    sub.className = 'sub';
+    const notes = [];
+    if (who) notes.push(who);
+    if (t.duration) notes.push(formatDuration(t.duration));
+    if (t.source === 'demo') notes.push(`demo · ${t.credit?.license || ''}`);
+    if (t.sameAs) {
+      const first = state.tracks.get(t.sameAs);
+      notes.push(`same track as ${first ? first.name : 'another file'}`);
+    }
+    sub.textContent = notes.join(' · ');
+    const counts = document.createElement('span');
+    counts.className = 'counts';
+    counts.dataset.testid = 'counts';
+    if (item) {
+      counts.textContent = `${item.plays || 0} plays · ${item.full_listens || 0} full · ${item.skips || 0} skips`
+        + (item.liked ? ' · liked' : '');
+    }
+    info.append(h, sub, counts);
+    const actions = document.createElement('div');
+    actions.className = 'actions';
+    const like = button(item?.liked ? '♥ Liked' : '♡ Like', 'like', `Like ${title}`, () => toggleLike(t));
+    like.setAttribute('aria-pressed', String(Boolean(item?.liked)));
+    actions.append(
+      button(state.playing === t.id && !audioEl.paused ? 'Playing' : 'Play', 'play', `Play ${title}`, () => playTrack(t.id)),
+      like,
+      button('Skip', 'skip', `Skip ${title}`, () => skipTrack(t.id)),
+      button('Remove', 'remove', `Remove ${title} from your history`, () => removeFromHistory(t)),
+    );
+    li.append(cover, info, actions);
+    frag.append(li);
+  }
+  libraryEl.replaceChildren(frag);
+  if (focusKey) {
+    libraryEl.querySelector(`li[data-id="${focusKey[0]}"] [data-testid="${focusKey[1]}"]`)?.focus();
+  }
+}
+
+function addBadFile(name, reason) {
+  api.stats.bad += 1;
+  const li = document.createElement('li');
+  li.textContent = `${name}: ${reason}`;
+  badFilesEl.append(li);
+  $('bad-count').textContent = String(badFilesEl.children.length);
+  $('bad-files-box').hidden = false;
+  $('bad-files-box').open = true;
+}
+
+// ---------------------------------------------------------------- playback
+async function playableSource(t) {
+  if (t.source === 'demo') return { url: `demo/${encodeURIComponent(t.demoFile)}` };
+  const session = state.sessionFiles.get(t.id);
+  if (session) return { url: objectUrl(session) };
+  let stored = null;
+  try {
+    stored = await store.getAudio(t.id);
+  } catch (err) {
+    return { error: `the stored audio cannot be read (${err.message})` };
+  }
+  if (stored?.blob) return { url: objectUrl(stored.blob) };
+  if (stored?.handle) {
+    try {
+      let perm = await stored.handle.queryPermission({ mode: 'read' });
+      if (perm !== 'granted') perm = await stored.handle.requestPermission({ mode: 'read' });
+      if (perm !== 'granted') return { error: 'you did not allow this page to read the file again' };
+      const file = await stored.handle.getFile();
+      state.sessionFiles.set(t.id, file);
+      return { url: objectUrl(file) };
+    } catch (err) {
+      return { error: `the file is no longer where it was (${err.message})` };
+    }
+  }
+  // A sibling in another format may still be playable.
+  for (const other of state.tracks.values()) {
+    if (other.id !== t.id && canonical(other) === canonical(t)
+      && (state.sessionFiles.has(other.id) || other.hasAudio)) {
+      return playableSource(other);
+    }
+  }
+  return {
+    error: 'its audio is not kept in this browser (it was too large for the storage quota, or '
+      + 'storage was full, and this browser gave no file handle to reopen it). Drop the file again to play it',
+  };
+}
+
+async function playTrack(id) {
+  const t = state.tracks.get(id);
+  if (!t) return false;
+  const { title } = entryText(t);
+  const src = await playableSource(t);
+  if (src.error) {
+    show($('playback-message'), `Cannot play ${title}: ${src.error}.`);
+    return false;
+  }
+  show($('playback-message'), '');
+  state.playing = id;
+  audioEl.src = src.url;
+  $('now-playing').textContent = `Playing: ${title}${t.artist ? ` — ${t.artist}` : ''}`;
+  try {
+    await audioEl.play();
+  } catch (err) {
+    // Autoplay policy or a decode failure: say which, nothing recorded.
+    show($('playback-message'), `Cannot play ${title}: ${err.message}.`);
+    renderLibrary();
+    return false;
+  }
+  await recordPlay(t);
+  return true;
+}
+
+async function playNextAfter(id) {
+  const ids = [...state.tracks.keys()];
+  const start = ids.indexOf(id);
+  for (let k = 1; k < ids.length; k++) {
+    if (await playTrack(ids[(start + k) % ids.length])) return;
+  }
+}
+
+async function skipTrack(id) {
+  const t = state.tracks.get(id);
+  if (!t) return;
+  await recordSkip(t);
+  if (state.playing === id) {
+    audioEl.pause();
+    await playNextAfter(id);
+  }
+}
+
+audioEl.addEventListener('ended', async () => {
+  const t = state.tracks.get(state.playing);
+  if (!t) return;
+  await recordFullListen(t);
+  await playNextAfter(t.id); // auto-next
+});
+audioEl.addEventListener('play', () => renderLibrary());
+audioEl.addEventListener('pause', () => renderLibrary());
+
+// ---------------------------------------------------------------- analysis of a batch
+function updateOverall() {
+  const b = api.batch;
+  if (!b) {
+    overallEl.value = 0;
+    overallCount.textContent = '';
+    return;
+  }
+  overallEl.value = b.total ? (b.done + b.fraction) / b.total : 0;
+  overallCount.textContent = `(${b.done} of ${b.total})`;
+}
+
+/** Resolves as `promise`, or rejects at once when the batch is cancelled (decoding cannot be
+ * interrupted, so it is abandoned: its result is dropped when it arrives). */
+function guard(b, promise) {
+  promise.catch(() => {}); // an abandoned decode may still fail later: nobody waits for it
+  return Promise.race([promise, b.cancelSignal]);
+}
+
+const cancelledError = () => Object.assign(new Error('cancelled'), { cancelled: true });
 
 cancelButton.addEventListener('click', () => {
-  if (!current) return;
-  current.cancelAt = performance.now();
-  worker.postMessage({ type: 'cancel', target: current.id });
-  setStatus(`Cancelling ${current.name}…`);
+  const b = api.batch;
+  if (!b || b.cancelled) return;
+  b.cancelled = true;
+  b.cancelAt = performance.now();
+  b.rejectCancel(cancelledError());
+  state.queue.length = 0;
+  if (state.current) worker.postMessage({ type: 'cancel', target: state.current.id });
+  setStatus('Cancelling…');
 });
 
-async function analyse(file) {
+/** Adds files to the library (queued; one analysis at a time). */
+function addFiles(entries) {
+  const audio = [];
+  let companions = 0;
+  for (const e of entries) {
+    const name = e.file.name;
+    if (!AUDIO_NAME.test(name) && !(e.file.type || '').startsWith('audio/')) {
+      if (COMPANION_NAME.test(name)) companions += 1;
+      else addBadFile(e.path || name, 'not an audio file (by its name and type)');
+      continue;
+    }
+    audio.push(e);
+  }
+  if (companions) setStatus(`Skipped ${companions} non-audio files (covers, playlists, notes).`);
+  if (!audio.length) return;
+  state.queue.push(...audio);
+  if (api.batch) {
+    api.batch.total += audio.length;
+    updateOverall();
+  } else {
+    runBatch();
+  }
+}
+
+async function runBatch() {
+  const b = {
+    total: state.queue.length, done: 0, fraction: 0, added: 0, known: 0, failed: 0,
+    cancelled: false, cancelAt: null, started: performance.now(), analyseMs: 0, files: [],
+  };
+  b.cancelSignal = new Promise((_, reject) => { b.rejectCancel = reject; });
+  b.cancelSignal.catch(() => {});
+  api.batch = b;
+  cancelButton.disabled = false;
+  updateOverall();
   try {
     await api.ready;
   } catch {
     return;
   }
-  if (current) {
-    setStatus(`Still analysing ${current.name}; cancel it first or wait.`, true);
-    return;
-  }
-  setStatus(`Decoding ${file.name}…`);
-  try {
-    const pcm = await decodeToMono(file);
-    const duration = pcm.length / ANALYSIS_RATE;
-    const whole = duration <= WHOLE_TRACK_MAX_S;
-    setStatus(`Analysing ${file.name} (${formatDuration(duration)})…`);
-    const t0 = performance.now();
+  while (state.queue.length && !b.cancelled) {
+    const entry = state.queue.shift();
+    b.fraction = 0;
     progressEl.value = 0;
-    progressEl.hidden = false;
-    cancelButton.hidden = false;
-    const options = { span: whole ? 'whole' : 30, frames: true };
-    const req = request({ type: 'analyze', pcm, sampleRate: ANALYSIS_RATE, options }, [pcm.buffer],
-      (fraction) => { progressEl.value = fraction; });
-    current = { id: req.id, name: file.name, cancelAt: null };
-    let result;
+    const record = { name: entry.path || entry.file.name, outcome: null, progress: 0 };
+    b.files.push(record);
     try {
-      result = await req.done;
+      const outcome = await processFile(entry, b);
+      record.outcome = outcome;
+      record.progress = 1;
+      if (outcome === 'known') b.known += 1; else if (outcome === 'added') b.added += 1;
     } catch (err) {
+      record.outcome = err.cancelled ? 'cancelled' : 'failed';
+      record.error = err.message;
       if (err.cancelled) {
-        const latency = performance.now() - current.cancelAt;
-        api.last = { name: file.name, cancelled: true, cancelLatencyMs: latency };
-        setStatus(`Cancelled ${file.name} (stopped ${latency.toFixed(0)} ms after the click).`);
-        return;
+        // For an analysis, the worker's answer (it stops between two steps of ≤ 40 ms); for
+        // reading or decoding, the moment the batch abandoned them.
+        b.cancelStoppedAt ??= performance.now();
+        api.last = { name: entry.path || entry.file.name, cancelled: true, cancelLatencyMs: b.cancelStoppedAt - b.cancelAt };
+        break;
       }
-      throw err;
+      b.failed += 1;
+      addBadFile(entry.path || entry.file.name, err.message);
     }
-    const ms = performance.now() - t0;
-    drawMfcc(result.mfcc);
-    api.last = {
-      name: file.name, duration, sampleRate: ANALYSIS_RATE, hopLength: result.hopLength,
-      nFrames: result.mfcc.nFrames, nMfcc: result.mfcc.nCoeffs, mfcc: Array.from(result.mfcc.data),
-      descriptor: Array.from(result.descriptor), names: result.names, key: result.key, millis: ms,
-    };
-    const span = whole ? 'whole track' : `${(result.spanLength / ANALYSIS_RATE).toFixed(0)} s from the middle`;
-    infoEl.textContent = `${file.name} — ${formatDuration(duration)}, ${result.mfcc.nFrames} frames, `
-      + `descriptor of ${result.descriptor.length} values (${span})`;
-    setStatus(`Done: ${file.name} analysed in ${ms.toFixed(0)} ms.`);
+    b.done += 1;
+    b.fraction = 0;
+    updateOverall();
+  }
+  const secs = ((performance.now() - b.started) / 1000).toFixed(1);
+  const parts = [`${b.added} added`];
+  if (b.known) parts.push(`${b.known} already in the library (not analysed again)`);
+  if (b.failed) parts.push(`${b.failed} not added (listed below)`);
+  if (b.cancelled) {
+    b.cancelLatencyMs = b.cancelStoppedAt ? b.cancelStoppedAt - b.cancelAt : performance.now() - b.cancelAt;
+    const rest = b.total - b.done - 1;
+    setStatus(`Cancelled ${api.last?.name || 'the analysis'}${rest > 0 ? ` and ${rest} queued files` : ''} `
+      + `(stopped ${b.cancelLatencyMs.toFixed(0)} ms after the click); ${parts.join(', ')}.`);
+  } else {
+    setStatus(`Done in ${secs} s: ${parts.join(', ')}.`);
+  }
+  b.finished = performance.now();
+  const { cancelSignal, rejectCancel, ...summary } = b;
+  api.lastBatch = summary;
+  api.batch = null;
+  api.batchesDone += 1;
+  cancelButton.disabled = true;
+  // The bars keep the final state (100 % when all went through) until the next batch.
+  overallEl.value = b.total ? b.done / b.total : 0;
+  overallCount.textContent = `(${b.done} of ${b.total})`;
+  showUsage();
+}
+
+async function processFile({ file, handle, path }, b) {
+  const name = path || file.name;
+  if (file.size === 0) throw new Error('the file is empty (0 bytes)');
+  if (file.size > MAX_FILE_BYTES) {
+    throw new Error(`too large for this tab: ${(file.size / 2 ** 20).toFixed(0)} MB (files up to `
+      + `${(MAX_FILE_BYTES / 2 ** 20).toFixed(0)} MB are analysed)`);
+  }
+  setStatus(`Reading ${name} (${b.done + 1} of ${b.total})…`);
+  const ext = (file.name.match(/\.([^.]+)$/) || [])[1];
+  const inspected = await guard(b, file.arrayBuffer()
+    .then((bytes) => request({ type: 'inspect', bytes, extension: ext }, [bytes]).done));
+  const id = inspected.hash;
+  const known = state.tracks.get(id);
+  if (known && known.hasFeatures) {
+    // The same bytes were analysed before (under this analysis key): nothing to compute.
+    api.stats.cacheHits += 1;
+    state.sessionFiles.set(id, file);
+    if (handle && !known.hasAudio) await keepAudio(known, file, handle);
+    return 'known';
+  }
+  setStatus(`Decoding ${name} (${b.done + 1} of ${b.total})…`);
+  const pcm = await guard(b, file.arrayBuffer().then(decodeToMono));
+  if (b.cancelled) throw cancelledError();
+  const duration = pcm.length / ANALYSIS_RATE;
+  setStatus(`Analysing ${name} (${formatDuration(duration)}; ${b.done + 1} of ${b.total})…`);
+  const t0 = performance.now();
+  const req = request({ type: 'analyze', pcm, sampleRate: ANALYSIS_RATE, options: LIBRARY_OPTIONS },
+    [pcm.buffer], (fraction) => {
+      progressEl.value = fraction;
+      b.fraction = fraction;
+      updateOverall();
+    });
+  state.current = { id: req.id, name };
+  let result;
+  try {
+    result = await req.done;
   } catch (err) {
-    api.last = { name: file.name, error: err.message };
-    setStatus(`Could not analyse ${file.name}: ${err.message}`, true);
+    if (err.cancelled) b.cancelStoppedAt = performance.now();
+    throw err;
   } finally {
-    current = null;
-    progressEl.hidden = true;
-    cancelButton.hidden = true;
+    state.current = null;
+  }
+  const ms = performance.now() - t0;
+  b.analyseMs += ms;
+  api.stats.analysed += 1;
+  progressEl.value = 1;
+  if (result.mfcc) drawMfcc(result.mfcc);
+  $('track-info').textContent = `${name} — ${formatDuration(duration)}, ${result.nFrames} frames, `
+    + `descriptor of ${result.descriptor.length} values, analysed in ${ms.toFixed(0)} ms`;
+  api.last = {
+    name, id, duration, sampleRate: ANALYSIS_RATE, hopLength: result.hopLength,
+    nFrames: result.mfcc?.nFrames, nMfcc: result.mfcc?.nCoeffs,
+    mfcc: result.mfcc ? Array.from(result.mfcc.data) : null,
+    descriptor: Array.from(result.descriptor), names: result.names, key: result.key, millis: ms,
+  };
+  const tags = inspected.tags || {};
+  const track = {
+    id,
+    name,
+    title: tags.title || stem(file.name),
+    artist: tags.artist || null,
+    album: tags.album || null,
+    genre: tags.genre || null,
+    tagged: Boolean(tags.title),
+    duration,
+    size: file.size,
+    type: file.type,
+    cover: tags.cover ? new Blob([tags.cover.data], { type: tags.cover.mime }) : null,
+    addedAt: Date.now(),
+    source: 'file',
+  };
+  track.sameAs = findSame(track, result.descriptor);
+  try {
+    await store.putTrack(track, { id, analysisKey: result.key, descriptor: result.descriptor });
+  } catch (err) {
+    // Not kept for a reload, but usable in this session.
+    const text = storageProblem(err, `${name} was analysed but could not be saved`);
+    addBadFile(name, `analysed, not saved: ${err.quota ? 'the storage quota is full' : text}`);
+  }
+  track.hasFeatures = true;
+  state.tracks.set(id, track);
+  state.descriptors.set(id, result.descriptor);
+  state.sessionFiles.set(id, file);
+  renderLibrary();
+  await keepAudio(track, file, handle);
+  return 'added';
+}
+
+/** Keeps what plays `track` after a reload: its file handle, else its bytes within budget. */
+async function keepAudio(track, file, handle) {
+  try {
+    if (handle) {
+      await store.putAudio(track.id, { handle });
+    } else if (file.size <= MAX_STORED_AUDIO_BYTES) {
+      await store.putAudio(track.id, { blob: file });
+    } else {
+      return;
+    }
+    track.hasAudio = true;
+  } catch (err) {
+    storageProblem(err, `the audio of ${track.name} plays now but cannot be kept for after a reload`);
   }
 }
 
-fileInput.addEventListener('change', () => {
-  if (fileInput.files.length > 0) analyse(fileInput.files[0]);
-  fileInput.value = '';
-});
+// ---------------------------------------------------------------- inputs
+const fileInput = $('file-input');
+const folderInput = $('folder-input');
+for (const input of [fileInput, folderInput]) {
+  input.addEventListener('change', () => {
+    addFiles([...input.files].map((file) => ({ file, path: file.webkitRelativePath || file.name })));
+    input.value = '';
+  });
+}
+
+const dropZone = $('drop-zone');
 for (const type of ['dragenter', 'dragover']) {
   dropZone.addEventListener(type, (e) => { e.preventDefault(); dropZone.classList.add('dragging'); });
 }
 for (const type of ['dragleave', 'drop']) {
   dropZone.addEventListener(type, () => dropZone.classList.remove('dragging'));
 }
-dropZone.addEventListener('drop', (e) => {
+
+async function walkDirectory(dirHandle, prefix, out) {
+  for await (const h of dirHandle.values()) {
+    if (h.kind === 'file') out.push({ file: await h.getFile(), handle: h, path: `${prefix}${h.name}` });
+    else await walkDirectory(h, `${prefix}${h.name}/`, out);
+  }
+}
+
+function readEntries(reader) {
+  return new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+}
+
+async function walkEntry(entry, out) {
+  if (entry.isFile) {
+    out.push({ file: await new Promise((res, rej) => entry.file(res, rej)), path: entry.fullPath.replace(/^\//, '') });
+  } else if (entry.isDirectory) {
+    const reader = entry.createReader();
+    for (let batch = await readEntries(reader); batch.length; batch = await readEntries(reader)) {
+      for (const e of batch) await walkEntry(e, out);
+    }
+  }
+}
+
+dropZone.addEventListener('drop', async (e) => {
   e.preventDefault();
-  const file = e.dataTransfer.files[0];
-  if (file) analyse(file);
+  // Everything on the DataTransfer must be taken synchronously, before any await.
+  const items = [...(e.dataTransfer.items || [])].filter((i) => i.kind === 'file');
+  const handles = items.map((i) => (i.getAsFileSystemHandle ? i.getAsFileSystemHandle() : null));
+  const entries = items.map((i) => (i.webkitGetAsEntry ? i.webkitGetAsEntry() : null));
+  const files = items.map((i) => i.getAsFile());
+  const out = [];
+  for (let k = 0; k < items.length; k++) {
+    // File System Access handles (Chromium) let a track play again after a reload without
+    // copying its bytes; otherwise the entry API walks folders.
+    const handle = handles[k] ? await handles[k].catch(() => null) : null;
+    if (handle?.kind === 'directory') await walkDirectory(handle, `${handle.name}/`, out);
+    else if (handle?.kind === 'file') out.push({ file: await handle.getFile(), handle, path: handle.name });
+    else if (entries[k]?.isDirectory) await walkEntry(entries[k], out);
+    else if (files[k]) out.push({ file: files[k], path: files[k].name });
+  }
+  addFiles(out);
 });
+
+// ---------------------------------------------------------------- demo catalog
+let catalogPromise = null;
+function loadCatalog() {
+  catalogPromise ??= fetch('demo/catalog.json').then((r) => {
+    if (!r.ok) throw new Error(`the demo catalog is not on this server (HTTP ${r.status}); run make demo-catalog`);
+    return r.json();
+  });
+  catalogPromise.catch(() => { catalogPromise = null; });
+  return catalogPromise;
+}
+
+function decodeDescriptor(b64) {
+  const bin = atob(b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new Float32Array(bytes.buffer); // little-endian, as written by scripts/demo_catalog.py
+}
+
+$('demo-catalog').addEventListener('click', async () => {
+  const demoButton = $('demo-catalog');
+  demoButton.disabled = true;
+  try {
+    await api.ready;
+    const cat = await loadCatalog();
+    renderCredits(cat);
+    const credit = (t) => ({ license: t.license, license_url: t.license_url, source: t.source });
+    const fresh = cat.tracks.filter((t) => !state.tracks.get(t.sha256)?.hasFeatures);
+    if (cat.analysis_key === api.key) {
+      // Descriptors shipped with the catalog, made with this page's analysis key.
+      const pairs = fresh.map((t) => [{
+        id: t.sha256, name: t.file, title: t.title, artist: t.artist, album: 'ainrec demo catalog',
+        genre: t.genre, tagged: true, duration: t.duration_s, size: t.bytes, type: 'audio/ogg',
+        cover: null, addedAt: Date.now(), source: 'demo', demoFile: t.file, credit: credit(t),
+      }, { id: t.sha256, analysisKey: cat.analysis_key, descriptor: decodeDescriptor(t.descriptor) }]);
+      try {
+        await store.putTracks(pairs);
+      } catch (err) {
+        storageProblem(err, 'the demo catalog could not be saved');
+      }
+      for (const [track, f] of pairs) {
+        track.hasFeatures = true;
+        state.tracks.set(track.id, track);
+        state.descriptors.set(track.id, f.descriptor);
+      }
+      renderLibrary();
+      setStatus(`Demo catalog: ${pairs.length} tracks added (${cat.tracks.length - pairs.length} were already there).`);
+      showUsage();
+    } else {
+      // The extractor changed since the catalog was built: analyse the excerpts here.
+      setStatus('The demo catalog was made by another extractor version; analysing its excerpts in this tab…');
+      const entries = [];
+      for (const t of fresh) {
+        const r = await fetch(`demo/${encodeURIComponent(t.file)}`);
+        if (!r.ok) { addBadFile(t.file, `not on this server (HTTP ${r.status})`); continue; }
+        entries.push({ file: new File([await r.blob()], t.file, { type: 'audio/ogg' }), path: t.file });
+      }
+      addFiles(entries);
+    }
+  } catch (err) {
+    setStatus(`Could not load the demo catalog: ${err.message}`, true);
+  } finally {
+    demoButton.disabled = false;
+  }
+});
+
+function renderCredits(cat) {
+  const items = cat.tracks.map((t) => {
+    const li = document.createElement('li');
+    li.append(`“${t.title}” by ${t.artist} — ${t.license.replace(/-/g, ' ')}`);
+    if (t.license_url) li.append(` (${t.license_url})`);
+    li.append(`; excerpt of ${t.source}`);
+    return li;
+  });
+  $('credits').replaceChildren(...items);
+}
+
+$('about').addEventListener('toggle', () => {
+  if ($('about').open) {
+    loadCatalog().then(renderCredits, (err) => {
+      $('credits').replaceChildren(Object.assign(document.createElement('li'), { textContent: err.message }));
+    });
+  }
+});
+
+// ---------------------------------------------------------------- portrait
+const AGE_BANDS = ['<18', '18-24', '25-34', '35-44', '45-54', '55+'];
+function renderPortrait() {
+  const p = state.history.portrait || {};
+  $('age-band').value = p.age_band || '';
+  $('language').value = p.language || '';
+  $('genres').value = (p.genres || []).join(', ');
+}
+
+$('portrait').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const age = $('age-band').value;
+  const lang = $('language').value.trim().toLowerCase();
+  if (lang && !/^[a-z]{2}$/.test(lang)) {
+    $('portrait-saved').textContent = 'Language: two letters (ISO 639-1), e.g. “en”.';
+    return;
+  }
+  const portrait = {};
+  if (AGE_BANDS.includes(age)) portrait.age_band = age;
+  if (lang) portrait.language = lang;
+  const genres = $('genres').value.split(',').map((g) => g.trim()).filter(Boolean);
+  if (genres.length) portrait.genres = genres;
+  state.history.portrait = portrait;
+  await saveHistory();
+  $('portrait-saved').textContent = 'Saved.';
+});
+
+// ---------------------------------------------------------------- export / import / forget
+const EXPORT_FORMAT = 'ainrec-export';
+const EXPORT_VERSION = 1;
+
+function b64(bytes) {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function unb64(text) {
+  const bin = atob(text);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+function dataMessage(text, isError = false) {
+  $('data-message').textContent = text;
+  $('data-message').classList.toggle('error', isError);
+}
+
+/**
+ * One file: the history (readable as is by `ainrec recommend --history`: its top level is a
+ * history, and the extra keys are ignored there), the library's track records with their
+ * descriptors (no audio), and a slot for fine-tuned weights (safetensors bytes, base64).
+ */
+async function buildExport() {
+  const features = await store.getAllFeatures(api.key);
+  const byId = new Map(features.map((f) => [f.id, f.descriptor]));
+  const weights = await store.getWeights();
+  return {
+    version: state.history.version,
+    format: EXPORT_FORMAT,
+    export_version: EXPORT_VERSION,
+    exported_at: new Date().toISOString(),
+    app_version: api.version,
+    analysis_key: api.key,
+    items: state.history.items,
+    portrait: state.history.portrait || {},
+    tracks: [...state.tracks.values()].map((t) => ({
+      id: t.id, name: t.name, title: t.title, artist: t.artist, album: t.album, genre: t.genre,
+      tagged: t.tagged, duration: t.duration, size: t.size, type: t.type, addedAt: t.addedAt,
+      source: t.source, demoFile: t.demoFile, credit: t.credit, sameAs: t.sameAs,
+      descriptor: byId.has(t.id) ? b64(new Uint8Array(byId.get(t.id).buffer)) : null,
+    })),
+    weights: weights ? { format: 'safetensors', encoding: 'base64', data: b64(new Uint8Array(weights)) } : null,
+  };
+}
+
+$('export').addEventListener('click', async () => {
+  try {
+    const doc = await buildExport();
+    api.lastExport = doc;
+    const blob = new Blob([JSON.stringify(doc, null, 1)], { type: 'application/json' });
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = `ainrec-history-${new Date().toISOString().slice(0, 10)}.json`;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    dataMessage(`Exported ${doc.items.length} history items and ${doc.tracks.length} tracks (no audio) to ${a.download}.`);
+  } catch (err) {
+    dataMessage(`Export failed: ${err.message}`, true);
+  }
+});
+
+const isCount = (v) => v === undefined || v === null || (Number.isInteger(v) && v >= 0);
+
+/** Checks an export file completely before anything is written; throws with the reason. */
+function validateImport(doc) {
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('it is not an ainrec export (not a JSON object)');
+  if (doc.format !== EXPORT_FORMAT) throw new Error(`it is not an ainrec export (format is ${JSON.stringify(doc.format ?? null)}, expected "${EXPORT_FORMAT}")`);
+  if (doc.export_version !== EXPORT_VERSION) throw new Error(`it is export version ${doc.export_version}; this page reads version ${EXPORT_VERSION}`);
+  if (doc.version !== store.HISTORY_VERSION) throw new Error(`its history is version ${doc.version}; this page reads version ${store.HISTORY_VERSION}`);
+  if (!Array.isArray(doc.items)) throw new Error('its "items" (the history) is missing');
+  doc.items.forEach((it, i) => {
+    if (!it || typeof it.id !== 'string' || !it.id) throw new Error(`items[${i}] has no id`);
+    for (const k of ['plays', 'skips', 'full_listens']) {
+      if (!isCount(it[k])) throw new Error(`items[${i}].${k} is not a non-negative integer`);
+    }
+    if (it.liked !== undefined && typeof it.liked !== 'boolean') throw new Error(`items[${i}].liked is not true/false`);
+  });
+  if (!Array.isArray(doc.tracks)) throw new Error('its "tracks" list is missing');
+  const tracks = doc.tracks.map((t, i) => {
+    if (!t || typeof t.id !== 'string' || !/^[0-9a-f]{64}$/.test(t.id)) throw new Error(`tracks[${i}] has no valid id`);
+    let descriptor = null;
+    if (t.descriptor) {
+      try {
+        descriptor = new Float32Array(unb64(t.descriptor).buffer);
+      } catch {
+        throw new Error(`tracks[${i}].descriptor is not base64`);
+      }
+      if (!descriptor.every(Number.isFinite)) throw new Error(`tracks[${i}].descriptor has NaN or infinite values`);
+    }
+    const { descriptor: _d, ...record } = t;
+    return {
+      track: { ...record, cover: null },
+      features: descriptor && doc.analysis_key ? { id: t.id, analysisKey: doc.analysis_key, descriptor } : null,
+    };
+  });
+  let weights = null;
+  if (doc.weights) {
+    if (doc.weights.format !== 'safetensors' || typeof doc.weights.data !== 'string') throw new Error('its weights are not base64 safetensors');
+    try { weights = unb64(doc.weights.data).buffer; } catch { throw new Error('its weights are not valid base64'); }
+  }
+  const portrait = doc.portrait && typeof doc.portrait === 'object' ? doc.portrait : {};
+  return { tracks, history: { version: doc.version, items: doc.items, portrait }, weights };
+}
+
+$('import').addEventListener('change', async () => {
+  const input = $('import');
+  const file = input.files[0];
+  input.value = '';
+  if (!file) return;
+  let parsed;
+  try {
+    let doc;
+    try {
+      doc = JSON.parse(await file.text());
+    } catch {
+      throw new Error('it is not valid JSON (damaged or not an export)');
+    }
+    parsed = validateImport(doc);
+    if (doc.analysis_key && doc.analysis_key !== api.key) {
+      // Descriptors of another extractor would mix two feature spaces: drop them; the
+      // tracks come back without features and are analysed again when their files are dropped.
+      for (const t of parsed.tracks) t.features = null;
+    }
+    await store.importAll(parsed);
+  } catch (err) {
+    const reason = err.quota ? 'the storage quota is full' : err.message;
+    dataMessage(`Import of ${file.name} refused: ${reason}. Nothing was changed.`, true);
+    return;
+  }
+  await reloadState();
+  dataMessage(`Imported ${parsed.history.items.length} history items and ${parsed.tracks.length} tracks from ${file.name}.`);
+});
+
+$('forget').addEventListener('click', () => $('forget-dialog').showModal());
+$('forget-cancel').addEventListener('click', () => $('forget-dialog').close());
+$('forget-confirm').addEventListener('click', async () => {
+  $('forget-dialog').close();
+  audioEl.pause();
+  audioEl.removeAttribute('src');
+  audioEl.load();
+  try {
+    await store.forgetAll();
+  } catch (err) {
+    dataMessage(`Forget me failed: ${err.message}`, true);
+    return;
+  }
+  for (const url of state.urls.values()) URL.revokeObjectURL(url);
+  state.urls.clear();
+  state.sessionFiles.clear();
+  state.playing = null;
+  badFilesEl.replaceChildren();
+  $('bad-files-box').hidden = true;
+  $('now-playing').textContent = 'Nothing playing. Press Play on a track.';
+  $('track-info').textContent = '';
+  $('mfcc-canvas').getContext('2d').clearRect(0, 0, 960, 200);
+  await reloadState();
+  dataMessage('Everything this page stored in this browser has been deleted.');
+});
+
+// ---------------------------------------------------------------- start-up
+async function reloadState() {
+  try {
+    const { tracks, history } = await store.loadAll(api.key);
+    const features = await store.getAllFeatures(api.key);
+    state.tracks = new Map(tracks.map((t) => [t.id, t]));
+    state.descriptors = new Map(features.map((f) => [f.id, f.descriptor]));
+    state.history = history;
+    state.storageOk = true;
+  } catch (err) {
+    state.storageOk = false;
+    show($('storage-warning'), `Nothing can be kept after a reload: ${err.message}.`);
+  }
+  renderLibrary();
+  renderPortrait();
+  await showUsage();
+}
+
+async function start() {
+  try {
+    await api.ready;
+  } catch {
+    return;
+  }
+  api.key = await request({ type: 'key', options: LIBRARY_OPTIONS }).done;
+  if (navigator.storage?.persist) {
+    // Asked once; browsers may grant it silently (bookmarked, installed) or not at all.
+    navigator.storage.persist().catch(() => false);
+  }
+  await reloadState();
+  api.loaded = true;
+  setStatus(state.tracks.size
+    ? `Ready. ${state.tracks.size} tracks in your library.`
+    : 'Ready. Drop audio files or a folder, or load the demo catalog.');
+}
+start();

@@ -2,13 +2,18 @@
 // off the main thread.
 //
 // Messages in:  {id, type: "analyze", pcm: Float32Array, sampleRate, options}
+//               {id, type: "inspect", bytes: ArrayBuffer, extension} -> {hash, tags}: the
+//                 SHA-256 of the file (the library's key) and its tags (readTags in wasm)
+//               {id, type: "key", options} -> the analysis key of `options`
 //               {type: "cancel", target: id}
 // Messages out: {type: "ready", version} once; {type: "progress", id, fraction} while an
 //               analysis runs; then {id, ok: true, result} or {id, ok: false, error, cancelled}.
 //
 // An analysis runs in steps of ~STEP_MS; between steps the worker yields to its event loop,
 // so a "cancel" message is handled within one step (the Analyzer is freed at once).
-import init, { Analyzer, version } from './pkg/ainrec.js';
+import init, {
+  Analyzer, analysisKey, readTags, version,
+} from './pkg/ainrec.js';
 
 const STEP_MS = 40;
 
@@ -59,6 +64,23 @@ async function analyze(id, { pcm, sampleRate, options }) {
   }
 }
 
+function hex(buffer) {
+  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+async function inspect({ bytes, extension }) {
+  const hash = hex(await crypto.subtle.digest('SHA-256', bytes));
+  let tags = {};
+  let tagError = null;
+  try {
+    tags = readTags(new Uint8Array(bytes), extension || undefined);
+  } catch (err) {
+    // No tags is normal (a bare WAV, an unknown container); decoding decides if it is audio.
+    tagError = errorMessage(err);
+  }
+  return { result: { hash, tags, tagError }, transfer: tags.cover ? [tags.cover.data.buffer] : [] };
+}
+
 self.onmessage = async (event) => {
   const { id, type } = event.data;
   if (type === 'cancel') {
@@ -67,8 +89,11 @@ self.onmessage = async (event) => {
   }
   await ready;
   try {
-    if (type !== 'analyze') throw new Error(`unknown request type: ${type}`);
-    const out = await analyze(id, event.data);
+    let out;
+    if (type === 'analyze') out = await analyze(id, event.data);
+    else if (type === 'inspect') out = await inspect(event.data);
+    else if (type === 'key') out = { result: analysisKey(event.data.options), transfer: [] };
+    else throw new Error(`unknown request type: ${type}`);
     if (out === null) {
       self.postMessage({ id, ok: false, cancelled: true, error: 'cancelled' });
     } else {

@@ -13,6 +13,8 @@ use crate::error::{Error, Result};
 pub mod decode;
 #[cfg(feature = "native")]
 pub mod resample;
+#[cfg(feature = "tags")]
+pub mod tags;
 
 /// Sample rate every feature is computed at, in Hz.
 pub const ANALYSIS_RATE: u32 = 22_050;

@@ -51,7 +51,7 @@ export async function openPage(browser, url) {
   const page = await browser.newPage();
   const requests = [];
   const consoleErrors = [];
-  page.on('request', (r) => requests.push({ url: r.url(), method: r.method() }));
+  page.on('request', (r) => requests.push({ url: r.url(), method: r.method(), postData: r.postData() }));
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(e.message));
   await page.goto(url);
