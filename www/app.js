@@ -364,8 +364,9 @@ function renderLibrary() {
     counts.className = 'counts';
     counts.dataset.testid = 'counts';
     if (item) {
-      counts.textContent = `${item.plays || 0} plays · ${item.full_listens || 0} full · ${item.skips || 0} skips`
-        + (item.liked ? ' · liked' : '');
+      const n = (k, one, many) => `${k} ${k === 1 ? one : many}`;
+      counts.textContent = `${n(item.plays || 0, 'play', 'plays')} · ${n(item.full_listens || 0, 'full listen', 'full listens')}`
+        + ` · ${n(item.skips || 0, 'skip', 'skips')}${item.liked ? ' · liked' : ''}`;
     }
     info.append(h, sub, counts);
     const actions = document.createElement('div');

@@ -46,9 +46,11 @@ export async function launchBrowser() {
   });
 }
 
-/** Opens the page, records requests, and waits until the worker reports ready. */
-export async function openPage(browser, url) {
+/** Opens the page (after `initScript`, if given), records requests, and waits until the worker
+ * reports ready. */
+export async function openPage(browser, url, { initScript } = {}) {
   const page = await browser.newPage();
+  if (initScript) await page.addInitScript(initScript);
   const requests = [];
   const consoleErrors = [];
   page.on('request', (r) => requests.push({ url: r.url(), method: r.method(), postData: r.postData() }));

@@ -87,8 +87,16 @@ after(async () => {
   server?.stop();
 });
 
+// Cumulative layout shift, as the Web Vitals define it (shifts right after input excluded).
+function observeLayoutShift() {
+  window.__cls = 0;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (!e.hadRecentInput) window.__cls += e.value;
+  }).observe({ type: 'layout-shift', buffered: true });
+}
+
 async function open(query = '') {
-  const o = await openPage(browser, server.url + query);
+  const o = await openPage(browser, server.url + query, { initScript: observeLayoutShift });
   // openPage records from before the page loads; keep them all for the privacy check.
   allRequests.push(o.requests);
   await o.page.waitForFunction(() => window.ainrec.loaded, null, { timeout: 30000 });
@@ -144,6 +152,10 @@ test('a folder of 10 CC tracks in six formats, a duplicate in another format, a 
   assert.ok(paired('t0-again.mp3', 't0.opus'), 'recognised by tags + duration');
   assert.ok(paired('t4-untagged.mp3', 't4.wav'), 'recognised by the descriptor');
   assert.equal(lib.filter((t) => t.sameAs).length, 2, 'no other track taken for a duplicate');
+  // No layout jumps while 14 files are read, analysed and listed (0.1 is the Web Vitals "good" bound).
+  const cls = await page.evaluate(() => window.__cls);
+  console.log(`cumulative layout shift during the batch: ${cls.toFixed(4)}`);
+  assert.ok(cls < 0.1, `layout shift ${cls}`);
   assert.deepEqual(main.consoleErrors, []);
   await page.screenshot({ path: path.join(artifacts, 'library-after-folder.png'), fullPage: true });
 });
@@ -343,5 +355,16 @@ test('a full quota gives a clear message and loses nothing already stored', asyn
   await liByTitle(page, good[0].track.title).locator('[data-testid=play]').click();
   await page.waitForFunction(() => document.getElementById('audio').readyState >= 2, null, { timeout: 15000 });
   await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+  await page.close();
+});
+
+test('a browser without a needed feature gets a clear message', async () => {
+  const { page } = await openPage(browser, server.url, {
+    initScript: () => { delete window.OfflineAudioContext; delete window.indexedDB; },
+  });
+  const text = await page.textContent('[data-testid=missing-features]');
+  assert.match(text, /lacks what the page needs: Web Audio \(OfflineAudioContext\), IndexedDB/);
+  assert.equal(await page.isVisible('[data-testid=missing-features]'), true);
+  await page.screenshot({ path: path.join(artifacts, 'missing-features.png') });
   await page.close();
 });
