@@ -18,14 +18,14 @@ export WASM_BINDGEN_TEST_TIMEOUT ?= 300
 
 .PHONY: help demo test setup setup-rust setup-chromium setup-e2e wasm wasm-dev native \
         fmt-check clippy test-native test-wasm test-e2e clean \
-        demo-catalog page-assets
+        demo-catalog page-assets setup-ffmpeg
 
 help:
 	@echo "make demo   build the page (wasm, release) and serve it on http://127.0.0.1:$(PORT)/"
 	@echo "make test   fmt check, clippy, native tests, wasm tests in Chromium, end-to-end tests"
 
 # ---------------------------------------------------------------- installs
-setup: setup-rust setup-chromium setup-e2e
+setup: setup-rust setup-chromium setup-ffmpeg setup-e2e
 
 setup-rust:
 	@rustup target list --installed | grep -qx '$(WASM_TARGET)' \
@@ -41,6 +41,13 @@ setup-chromium:
 	  echo "==> apt-get install chromium chromium-driver"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; fi
+
+# The e2e tests transcode the demo excerpts into MP3/FLAC/AAC/Vorbis/WAV at test time.
+setup-ffmpeg:
+	@if ! command -v ffmpeg >/dev/null; then \
+	  echo "==> apt-get install ffmpeg"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq ffmpeg >/dev/null; fi
 
 setup-e2e:
 	@if [ ! -d tests/e2e/node_modules/playwright-core ]; then \
@@ -91,7 +98,7 @@ test-wasm: setup-rust setup-chromium
 	@echo "==> wasm tests in headless Chromium"
 	$(CARGO) test --release --target $(WASM_TARGET) --no-default-features
 
-test-e2e: setup-e2e wasm native page-assets
+test-e2e: setup-e2e setup-ffmpeg wasm native page-assets
 	@echo "==> end-to-end tests (Playwright + Chromium)"
 	cd tests/e2e && AINREC_BIN=$(TARGET_DIR)/release/ainrec node --test --test-concurrency=1 *.test.mjs
 

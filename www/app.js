@@ -66,6 +66,10 @@ if (!self.indexedDB) missing.push('IndexedDB (storage; private mode may disable 
 if (missing.length) {
   show($('missing-features'), `This browser lacks what the page needs: ${missing.join(', ')}. `
     + 'Try a current Chromium, Firefox or Safari over https or on localhost.');
+  // Without these nothing can be analysed: say so on the controls instead of failing later.
+  if (missing.some((m) => !m.startsWith('IndexedDB'))) {
+    for (const id of ['file-input', 'folder-input', 'demo-catalog']) document.getElementById(id).disabled = true;
+  }
 }
 
 // ---------------------------------------------------------------- the worker

@@ -125,6 +125,31 @@ fn merge(tags: &mut Tags, rev: &MetadataRevision) {
 mod tests {
     use super::*;
 
+    /// The format fixtures carry the same tags in ID3v2 (MP3), Vorbis comments (Ogg Vorbis,
+    /// Opus, FLAC) and MP4 `ilst` (M4A); the WAV has none (tests/fixtures/formats/README.md).
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn reads_the_tags_of_every_container() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats");
+        for name in ["a.mp3", "b.ogg", "c.flac", "e.m4a", "f.opus"] {
+            let bytes = std::fs::read(dir.join(name)).unwrap();
+            let ext = name.rsplit('.').next();
+            let t = read_tags(bytes, ext).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                t.title.as_deref(),
+                Some("Let's Go Fishin' (1 s excerpt)"),
+                "{name}"
+            );
+            assert_eq!(t.artist.as_deref(), Some("Karissa Hobbs"), "{name}");
+            if let Some(d) = t.duration_s {
+                assert!((d - 1.0).abs() < 0.1, "{name}: duration {d}");
+            }
+        }
+        let wav = read_tags(std::fs::read(dir.join("d.wav")).unwrap(), Some("wav")).unwrap();
+        assert_eq!(wav.title, None);
+        assert!((wav.duration_s.unwrap() - 1.0).abs() < 1e-3);
+    }
+
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(read_tags(vec![], None).is_err());

@@ -365,6 +365,7 @@ test('a browser without a needed feature gets a clear message', async () => {
   const text = await page.textContent('[data-testid=missing-features]');
   assert.match(text, /lacks what the page needs: Web Audio \(OfflineAudioContext\), IndexedDB/);
   assert.equal(await page.isVisible('[data-testid=missing-features]'), true);
+  assert.equal(await page.isDisabled('[data-testid=demo-catalog]'), true, 'nothing can be analysed: controls say so');
   await page.screenshot({ path: path.join(artifacts, 'missing-features.png') });
   await page.close();
 });
