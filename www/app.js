@@ -7,7 +7,13 @@ const ANALYSIS_RATE = 22050;
 const params = new URLSearchParams(location.search);
 // decodeAudioData needs the whole file, and then its PCM, in memory: beyond this the tab
 // risks running out of memory. `?maxFileMB=` lowers it (the e2e test of the refusal).
-const MAX_FILE_BYTES = (Number(params.get('maxFileMB')) || 256) * 2 ** 20;
+const MAX_FILE_BYTES = (Number(params.get('maxFileMB')) || 512) * 2 ** 20;
+// decodeAudioData keeps every channel of the whole track (at 22050 Hz here), then the mono
+// render: 60 min of stereo is ~320 + 160 MB. Longer tracks are refused with the reason
+// before decoding (`?maxDecodeMin=` lowers it for the e2e test).
+const MAX_DECODE_S = (Number(params.get('maxDecodeMin')) || 60) * 60;
+// Without a duration in the file's headers, assume at least this bit rate to estimate one.
+const ASSUMED_MIN_BITRATE = 128000;
 // Audio kept in IndexedDB for playback after a reload, per file; bigger files need a file
 // handle (drag and drop in Chromium gives one) or are dropped again.
 const MAX_STORED_AUDIO_BYTES = 64 * 2 ** 20;
@@ -626,6 +632,13 @@ async function processFile({ file, handle, path }, b) {
   const inspected = await guard(b, file.arrayBuffer()
     .then((bytes) => request({ type: 'inspect', bytes, extension: ext }, [bytes]).done));
   const id = inspected.hash;
+  const tagged = inspected.tags || {};
+  const seconds = tagged.durationS || (inspected.partial ? (file.size * 8) / ASSUMED_MIN_BITRATE : 0);
+  if (seconds > MAX_DECODE_S) {
+    const min = (x) => (x < 600 ? (x / 60).toFixed(1) : Math.round(x / 60));
+    throw new Error(`too long to decode in this tab: about ${min(seconds)} min (tracks up to `
+      + `${min(MAX_DECODE_S)} min are analysed; decoding holds the whole track in memory)`);
+  }
   const known = state.tracks.get(id);
   if (known && known.hasFeatures) {
     // The same bytes were analysed before (under this analysis key): nothing to compute.

@@ -68,17 +68,26 @@ function hex(buffer) {
   return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+// Tags are read from the whole file up to this size (MP4 may keep them at the end); of a
+// bigger file only its start goes into wasm memory (which never shrinks), where ID3v2,
+// Vorbis comments and FLAC headers live; its duration is then only trusted from headers.
+const TAG_WHOLE_BYTES = 32 * 2 ** 20;
+const TAG_PREFIX_BYTES = 4 * 2 ** 20;
+
 async function inspect({ bytes, extension }) {
   const hash = hex(await crypto.subtle.digest('SHA-256', bytes));
+  const partial = bytes.byteLength > TAG_WHOLE_BYTES;
   let tags = {};
   let tagError = null;
   try {
-    tags = readTags(new Uint8Array(bytes), extension || undefined);
+    tags = readTags(new Uint8Array(bytes, 0, partial ? TAG_PREFIX_BYTES : bytes.byteLength), extension || undefined);
+    // An Ogg reader takes the duration from the last page it sees: wrong for a prefix.
+    if (partial && /^(ogg|oga|opus)$/i.test(extension || '')) delete tags.durationS;
   } catch (err) {
     // No tags is normal (a bare WAV, an unknown container); decoding decides if it is audio.
     tagError = errorMessage(err);
   }
-  return { result: { hash, tags, tagError }, transfer: tags.cover ? [tags.cover.data.buffer] : [] };
+  return { result: { hash, tags, tagError, partial }, transfer: tags.cover ? [tags.cover.data.buffer] : [] };
 }
 
 self.onmessage = async (event) => {

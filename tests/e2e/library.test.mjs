@@ -369,3 +369,15 @@ test('a browser without a needed feature gets a clear message', async () => {
   await page.screenshot({ path: path.join(artifacts, 'missing-features.png') });
   await page.close();
 });
+
+test('a track too long to decode in the tab is refused before decoding, with the reason', async () => {
+  // 15 s excerpt vs a lowered limit of 12 s (the real limit, 60 min, needs a huge file).
+  const { page } = await open('?maxDecodeMin=0.2');
+  await page.setInputFiles('#file-input', [path.join(music, 't0.opus'), path.join(music, 't1.mp3')]);
+  await waitBatch(page, 1);
+  const bad = await page.locator('[data-testid=bad-files] li').allTextContents();
+  assert.equal(bad.length, 2, bad.join('\n'));
+  for (const t of bad) assert.match(t, /too long to decode in this tab: about 0\.3 min \(tracks up to 0\.2 min are analysed/);
+  assert.equal(await page.evaluate(() => window.ainrec.stats.analysed), 0);
+  await page.close();
+});
