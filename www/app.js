@@ -644,7 +644,8 @@ async function processFile({ file, handle, path }, b) {
     // The same bytes were analysed before (under this analysis key): nothing to compute.
     api.stats.cacheHits += 1;
     state.sessionFiles.set(id, file);
-    if (handle && !known.hasAudio) await keepAudio(known, file, handle);
+    // Dropped again after an import or a full quota: keep its audio now if it has none.
+    if (!known.hasAudio && known.source !== 'demo') await keepAudio(known, file, handle);
     return 'known';
   }
   setStatus(`Decoding ${name} (${b.done + 1} of ${b.total})…`);

@@ -285,6 +285,16 @@ test('export → forget me → import restores; corrupt and foreign imports chan
   await liByTitle(page, good[1].track.title).locator('[data-testid=play]').click();
   await page.waitForSelector('[data-testid=playback-message]:not([hidden])');
   assert.match(await page.textContent('[data-testid=playback-message]'), /Drop the file again/);
+  // Dropping it again: recognised from the imported descriptors (no analysis), then it plays.
+  const analysed = await page.evaluate(() => window.ainrec.stats.analysed);
+  const done = await page.evaluate(() => window.ainrec.batchesDone);
+  await page.setInputFiles('#file-input', path.join(music, 't1.mp3'));
+  await waitBatch(page, done + 1);
+  assert.equal((await page.evaluate(() => window.ainrec.lastBatch)).known, 1);
+  assert.equal(await page.evaluate(() => window.ainrec.stats.analysed), analysed);
+  await liByTitle(page, good[1].track.title).locator('[data-testid=play]').click();
+  await page.waitForFunction(() => document.getElementById('audio').readyState >= 2, null, { timeout: 15000 });
+  assert.equal(await page.isVisible('[data-testid=playback-message]'), false);
   assert.deepEqual(main.consoleErrors, []);
   await main.page.close();
 });
