@@ -742,6 +742,35 @@ for (const input of [fileInput, folderInput]) {
   });
 }
 
+// Where the File System Access API exists (Chromium), the pickers return file handles: a
+// handle kept in IndexedDB reopens the file after a reload (with the visitor's permission)
+// without copying its bytes into the browser's storage. Elsewhere the inputs' own choosers.
+async function pickWithHandles(kind) {
+  if (kind === 'files') {
+    const handles = await window.showOpenFilePicker({
+      multiple: true,
+      types: [{ description: 'Audio', accept: { 'audio/*': ['.wav', '.mp3', '.ogg', '.oga', '.opus', '.flac', '.m4a', '.aac'] } }],
+    });
+    return Promise.all(handles.map(async (h) => ({ file: await h.getFile(), handle: h, path: h.name })));
+  }
+  const dir = await window.showDirectoryPicker({ mode: 'read' });
+  const out = [];
+  await walkDirectory(dir, `${dir.name}/`, out);
+  return out;
+}
+
+for (const [inputId, kind] of [['file-input', 'files'], ['folder-input', 'folder']]) {
+  document.querySelector(`label[for="${inputId}"]`).addEventListener('click', async (e) => {
+    if (typeof window.showOpenFilePicker !== 'function') return;
+    e.preventDefault();
+    try {
+      addFiles(await pickWithHandles(kind));
+    } catch (err) {
+      if (err.name !== 'AbortError') setStatus(`Could not open the files: ${err.message}`, true);
+    }
+  });
+}
+
 const dropZone = $('drop-zone');
 for (const type of ['dragenter', 'dragover']) {
   dropZone.addEventListener(type, (e) => { e.preventDefault(); dropZone.classList.add('dragging'); });
