@@ -356,6 +356,12 @@ pub trait Trainer {
 
     /// Fits one configuration.
     fn fit(&self, ctx: &FitContext<'_>, config: &Value) -> Result<Box<dyn Recommender>>;
+
+    /// Mean wall-clock seconds per training epoch over the fits since the last call (models
+    /// trained in epochs only; the harness asks once per fold).
+    fn seconds_per_epoch(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// One configuration tried while tuning, with its validation score.
@@ -433,7 +439,13 @@ pub fn run_fold(
         content: tune_content.as_deref(),
         seed,
     };
-    let (chosen, trials) = tune(trainer, &ctx, &validation)?;
+    // A single configuration has nothing to choose: skip the tuning fit (the neural models,
+    // whose fits cost minutes, use this; they early-stop on held-out training users instead).
+    let grid = trainer.grid();
+    let (chosen, trials) = match grid.as_slice() {
+        [only] => (only.clone(), Vec::new()),
+        _ => tune(trainer, &ctx, &validation)?,
+    };
     drop(tune_content);
 
     let full_train = fold.train_and_validation();

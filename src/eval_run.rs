@@ -28,6 +28,7 @@ use crate::eval::{
     aggregate, run_fold, FitContext, FoldProtocol, FoldResult, MeanStd, Trainer, DEFAULT_NEGATIVES,
     DEFAULT_NEGATIVE_SEED, MAX_K, METRICS, PROTOCOLS, TUNING_BUDGET, TUNING_METRIC,
 };
+use crate::model::fit::{NeuralKind, NeuralTrainer};
 use crate::recommend::{recommend, UserInput};
 
 /// Where the shipped hetrec data lives, relative to the working directory (the repo root).
@@ -54,6 +55,12 @@ pub struct EvalOptions {
     pub negative_seed: u64,
     /// The command line that produced the run, quoted in `RESULTS.md`.
     pub command: String,
+    /// Replaces the neural models' configuration (JSON fields merged over the defaults of
+    /// [`crate::model::fit::NeuralConfig`]); for experiments, recorded in the grid.
+    pub neural_config: Option<Value>,
+    /// Run only the first this many folds (the rest are neither computed nor reported; results
+    /// say how many folds they average).
+    pub max_folds: Option<usize>,
 }
 
 impl Default for EvalOptions {
@@ -66,6 +73,8 @@ impl Default for EvalOptions {
             negatives: DEFAULT_NEGATIVES,
             negative_seed: DEFAULT_NEGATIVE_SEED,
             command: "ainrec eval --models popularity,item_knn,content_knn --folds 10".into(),
+            max_folds: None,
+            neural_config: None,
         }
     }
 }
@@ -98,6 +107,9 @@ pub struct Settings {
     pub paper_min_tracks: usize,
     /// Number of folds.
     pub folds: usize,
+    /// Folds actually evaluated when a run stopped early (`--max-folds`); absent = all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folds_evaluated: Option<usize>,
     /// Seed of folds and input/target splits.
     pub split_seed: u64,
     /// Share of an evaluated user's items held out as targets.
@@ -141,6 +153,9 @@ pub struct Summary {
 struct CheckpointEntry {
     grid: Vec<Value>,
     seconds: f64,
+    /// Mean seconds per training epoch (neural models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seconds_per_epoch: Option<f64>,
     result: FoldResult,
 }
 
@@ -157,10 +172,26 @@ fn write_atomic(path: &Path, text: &str) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
-/// The trainer for a model name. Baselines now; the neural models register here later.
+/// The trainer for a model name: a baseline or a neural model ([`NeuralKind`]).
 pub fn resolve_trainer(name: &str) -> Result<Box<dyn Trainer>> {
-    baseline_trainer(name)
-        .ok_or_else(|| Error::invalid("model", format!("one of {}", BASELINES.join(", ")), name))
+    if let Some(t) = baseline_trainer(name) {
+        return Ok(t);
+    }
+    if let Some(kind) = NeuralKind::from_name(name) {
+        let mut t = NeuralTrainer::new(kind);
+        t.verbose = true;
+        return Ok(Box::new(t));
+    }
+    let known: Vec<&str> = BASELINES
+        .iter()
+        .copied()
+        .chain(NeuralKind::ALL.iter().map(|(_, n)| *n))
+        .collect();
+    Err(Error::invalid(
+        "model",
+        format!("one of {}", known.join(", ")),
+        name,
+    ))
 }
 
 fn load_hetrec(dir: &Path) -> Result<Hetrec> {
@@ -176,7 +207,14 @@ pub fn run_eval(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Su
     let trainers: Vec<Box<dyn Trainer>> = opts
         .models
         .iter()
-        .map(|m| resolve_trainer(m))
+        .map(|m| match (&opts.neural_config, NeuralKind::from_name(m)) {
+            (Some(over), Some(kind)) => {
+                let mut t = NeuralTrainer::with_overrides(kind, over)?;
+                t.verbose = true;
+                Ok(Box::new(t) as Box<dyn Trainer>)
+            }
+            _ => resolve_trainer(m),
+        })
         .collect::<Result<_>>()?;
     let started = Instant::now();
     let h = load_hetrec(&opts.data_dir)?;
@@ -237,7 +275,9 @@ pub fn run_eval(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Su
     };
 
     let mut per_model: BTreeMap<String, Vec<(FoldResult, f64)>> = BTreeMap::new();
-    for fold in &folds {
+    let mut epoch_times: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let n_run = opts.max_folds.unwrap_or(folds.len()).clamp(1, folds.len());
+    for fold in &folds[..n_run] {
         let path = ckpt_dir.join(format!("fold-{:02}.json", fold.index));
         let mut ckpt = FoldCheckpoint {
             fingerprint: fingerprint.clone(),
@@ -263,6 +303,9 @@ pub fn run_eval(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Su
                     fold.index + 1,
                     folds.len()
                 ));
+                if let Some(spe) = e.seconds_per_epoch {
+                    epoch_times.entry(name.clone()).or_default().push(spe);
+                }
                 per_model
                     .entry(name)
                     .or_default()
@@ -293,11 +336,16 @@ pub fn run_eval(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Su
                 result.metrics["full"]["hit@10"],
                 result.metrics["sampled100"]["hit@10"],
             ));
+            let seconds_per_epoch = t.seconds_per_epoch();
+            if let Some(spe) = seconds_per_epoch {
+                epoch_times.entry(name.clone()).or_default().push(spe);
+            }
             ckpt.models.insert(
                 name.clone(),
                 CheckpointEntry {
                     grid,
                     seconds,
+                    seconds_per_epoch,
                     result: result.clone(),
                 },
             );
@@ -335,6 +383,7 @@ pub fn run_eval(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Su
         min_items: opts.split.min_items,
         paper_min_tracks: PAPER_MIN_TRACKS,
         folds: opts.split.folds,
+        folds_evaluated: (n_run < folds.len()).then_some(n_run),
         split_seed: opts.split.seed,
         target_fraction: opts.split.target_fraction,
         negatives: opts.negatives,
@@ -357,7 +406,10 @@ pub fn run_eval(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Su
         results,
         audio_proxy,
         audio_proxy_settings,
-        seconds_per_epoch: BTreeMap::new(),
+        seconds_per_epoch: epoch_times
+            .iter()
+            .map(|(m, v)| (m.clone(), v.iter().sum::<f64>() / v.len().max(1) as f64))
+            .collect(),
         settings,
     };
 
@@ -782,11 +834,22 @@ pub fn run_recommend(opts: &RecommendOptions) -> Result<String> {
         return Err(Error::invalid("k", "at least 1", 0));
     }
     let history = read_history(&opts.history)?;
+    let as_file = Path::new(&opts.model);
+    if opts.model.ends_with(".safetensors") || as_file.is_file() {
+        let bytes = std::fs::read(as_file).map_err(|e| Error::io(as_file, e))?;
+        let loaded = crate::model::model_file::load(&bytes)
+            .map_err(|e| Error::Model(format!("{}: {e}", as_file.display())))?;
+        let catalog = &loaded.catalog.catalog;
+        let (input, unknown) = UserInput::from_history(&history, catalog);
+        let mut out = recommend(&loaded.recommender, catalog, &input, opts.k)?;
+        out.unknown_ids = unknown;
+        return Ok(serde_json::to_string_pretty(&out)? + "\n");
+    }
     let trainer = baseline_trainer(&opts.model).ok_or_else(|| {
         Error::invalid(
             "model",
             format!(
-                "one of {} (model files arrive with the neural models)",
+                "a model file (.safetensors) or one of {}",
                 BASELINES.join(", ")
             ),
             &opts.model,
@@ -935,9 +998,9 @@ mod tests {
         opts.data_dir = out.join("nope");
         let e = run_eval(&opts, &mut |_| {}).unwrap_err().to_string();
         assert!(e.contains("nope") && e.contains("not found"), "{e}");
-        opts.models = vec!["lstm".into()];
+        opts.models = vec!["lstn".into()];
         let e = run_eval(&opts, &mut |_| {}).unwrap_err().to_string();
-        assert!(e.contains("lstm"), "{e}");
+        assert!(e.contains("lstn") && e.contains("ainrnn"), "{e}");
         let _ = std::fs::remove_dir_all(&out);
     }
 
@@ -986,10 +1049,23 @@ mod tests {
         std::fs::write(&hist, r#"{"items": []}"#).unwrap();
         let e = run_recommend(&RecommendOptions {
             model: "models/ainrnn.safetensors".into(),
-            ..opts
+            ..opts.clone()
         })
         .unwrap_err();
-        assert!(e.to_string().contains("model files"), "{e}");
+        let e = e.to_string();
+        assert!(
+            e.contains("models/ainrnn.safetensors") && e.contains("No such file"),
+            "{e}"
+        );
+        let bad = out.join("bad.safetensors");
+        std::fs::write(&bad, b"not a model").unwrap();
+        let e = run_recommend(&RecommendOptions {
+            model: bad.display().to_string(),
+            ..opts.clone()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("bad.safetensors"), "{e}");
         let _ = std::fs::remove_dir_all(&out);
     }
 

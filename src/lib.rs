@@ -32,6 +32,8 @@ pub mod model;
 pub mod recommend;
 #[cfg(feature = "native")]
 pub mod serve;
+#[cfg(feature = "native")]
+pub mod train_run;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 

@@ -5,7 +5,7 @@
 
 use ainrec::data::history::{AgeBand, Portrait};
 use ainrec::data::rng::Rng;
-use ainrec::model::ainrnn::{Ainrnn, Batch, CellKind, Config, Connections, Output};
+use ainrec::model::ainrnn::{Ainrnn, Batch, CellKind, Config, Connections, Output, Readout};
 use ainrec::model::indrnn::{self, IndRnn};
 use ainrec::model::portrait::{self, PortraitBatch};
 use ainrec::model::{left_padded_mask, right_padded_mask, seeded_var_builder, trainable_vars};
@@ -90,6 +90,8 @@ fn small_config(cell: CellKind, attention: bool, connections: Connections) -> Co
             dim: 4,
             genres: vec!["rock".into(), "jazz".into(), "pop".into()],
         },
+        layer_norm: false,
+        readout: Readout::Top,
     }
 }
 

@@ -19,6 +19,7 @@ use ainrec::features::track::{
     analyze, descriptor_names, scattering_meta, FeatureSet, Span, TrackConfig, TrackFrames,
 };
 use ainrec::serve::StaticServer;
+use ainrec::train_run::{run_train, TrainOptions};
 
 #[derive(Parser)]
 #[command(
@@ -100,6 +101,13 @@ enum Command {
         /// Negatives per target in the sampled protocol.
         #[arg(long, default_value_t = 100)]
         negatives: usize,
+        /// Neural models: JSON fields replacing the default configuration, e.g.
+        /// '{"hidden_dim":64}' (an experiment; the configuration is recorded in the results).
+        #[arg(long)]
+        neural_config: Option<String>,
+        /// Evaluate only the first N folds (resumable: a later run with more folds reuses them).
+        #[arg(long)]
+        max_folds: Option<usize>,
         /// Instead: the audio proxy protocol on the CC audio corpus (excerpt and collection
         /// retrieval per feature set), merged into an existing results.json.
         #[arg(long)]
@@ -113,7 +121,8 @@ enum Command {
         /// The history file.
         #[arg(long)]
         history: PathBuf,
-        /// A baseline fitted on the shipped data: popularity, item_knn or content_knn.
+        /// A model file (`models/hetrec.safetensors`, from `ainrec train`), or a baseline fitted
+        /// on the shipped data: popularity, item_knn or content_knn.
         #[arg(long, default_value = "item_knn")]
         model: String,
         /// Number of recommendations.
@@ -122,6 +131,24 @@ enum Command {
         /// The hetrec2011-lastfm-2k folder.
         #[arg(long, default_value = "../shared/data/hetrec2011-lastfm-2k")]
         data: PathBuf,
+    },
+    /// Train a neural model on every shipped hetrec user and write the model file.
+    Train {
+        /// ainrnn, indrnn or lstm.
+        #[arg(long, default_value = "ainrnn")]
+        model: String,
+        /// The hetrec2011-lastfm-2k folder.
+        #[arg(long, default_value = "../shared/data/hetrec2011-lastfm-2k")]
+        data: PathBuf,
+        /// The model file to write (replaced only when training succeeds).
+        #[arg(long, default_value = "models/hetrec.safetensors")]
+        out: PathBuf,
+        /// JSON fields replacing the default configuration, e.g. '{"max_epochs":10}'.
+        #[arg(long)]
+        neural_config: Option<String>,
+        /// Seed of the initial weights, the examples and the early-stopping users.
+        #[arg(long, default_value_t = 2022)]
+        seed: u64,
     },
     /// Serve a folder (the web page by default) with the headers the page needs.
     Serve {
@@ -483,9 +510,18 @@ fn main() -> ExitCode {
             min_items,
             seed,
             negatives,
+            max_folds,
+            neural_config,
             audio_proxy,
             audio_data,
         } => {
+            let neural_config = match neural_config.map(|s| serde_json::from_str(&s)).transpose() {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("error: --neural-config is not JSON: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
             if audio_proxy {
                 return cmd_audio_proxy(&AudioProxyOptions {
                     data_dir: audio_data,
@@ -507,6 +543,8 @@ fn main() -> ExitCode {
                 },
                 negatives,
                 command: command_line(),
+                max_folds,
+                neural_config,
                 ..EvalOptions::default()
             };
             cmd_eval(opts)
@@ -523,6 +561,36 @@ fn main() -> ExitCode {
             k,
             ..RecommendOptions::default()
         }),
+        Command::Train {
+            model,
+            data,
+            out,
+            neural_config,
+            seed,
+        } => {
+            let neural_config = match neural_config.map(|s| serde_json::from_str(&s)).transpose() {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("error: --neural-config is not JSON: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let opts = TrainOptions {
+                data_dir: data,
+                out,
+                model,
+                neural_config,
+                seed,
+                command: command_line(),
+            };
+            match run_train(&opts, &mut |msg| eprintln!("{msg}")) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Serve { dir, port, bind } => cmd_serve(&dir, bind, port),
     }
 }

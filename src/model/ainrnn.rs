@@ -10,7 +10,7 @@
 //! s_t     = the top of the stack (h_L; for Residual the running sum h_1 + … + h_L)
 //! a_c     = Attention(candidate c, s)          with `attention`, per candidate (eq. 4)
 //!         = s at the last real step            without (IndRNN/LSTM without attention)
-//! score_c = ⟨W [a_c, portrait] + b, candidate c⟩
+//! score_c = ⟨W [a_c, portrait] + b, candidate c⟩ / √d
 //! ```
 //!
 //! Every variant is this one network with switches ([`Config::cell`], [`Config::attention`],
@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{Linear, VarBuilder, VarMap};
+use candle_nn::{LayerNorm, Linear, VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
 
 use crate::data::rng::Rng;
@@ -86,6 +86,29 @@ pub struct Config {
     pub att_dim: usize,
     /// The portrait encoder (with the genre vocabulary).
     pub portrait: portrait::Config,
+    /// Layer normalisation of every layer's output before it is wired upward. Without it a
+    /// ReLU IndRNN with `u` near 1 sums its inputs over time, and five dense-connected layers
+    /// compound that growth (scores in the thousands after one step, measured on hetrec). The
+    /// IndRNN reference code uses batch normalisation between layers; layer normalisation does
+    /// the same job and behaves identically for one user at inference.
+    #[serde(default)]
+    pub layer_norm: bool,
+    /// What the attention (or the last-state readout) reads at each step.
+    #[serde(default)]
+    pub readout: Readout,
+}
+
+/// The per-step states the attention reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Readout {
+    /// The top of the stack (`hidden` values per step).
+    #[default]
+    Top,
+    /// The input and every layer's output side by side, `[x, h_1, …, h_L]` — the output of a
+    /// densely connected block (as in DenseNet), so the song itself stays visible to the
+    /// attention next to what the stack made of its context.
+    All,
 }
 
 impl Config {
@@ -102,6 +125,16 @@ impl Config {
             max_len: 200,
             att_dim: 64,
             portrait: portrait::Config { dim: 16, genres },
+            layer_norm: true,
+            readout: Readout::All,
+        }
+    }
+
+    /// Width of the per-step states the attention reads ([`Config::readout`]).
+    pub fn state_dim(&self) -> usize {
+        match self.readout {
+            Readout::Top => self.hidden_dim,
+            Readout::All => self.item_dim + 1 + self.n_layers * self.hidden_dim,
         }
     }
 
@@ -183,7 +216,7 @@ pub struct StackTrace {
     pub inputs: Vec<Tensor>,
     /// Each layer's output after dropout, `(B, T, hidden)`.
     pub outputs: Vec<Tensor>,
-    /// The states the attention reads, `(B, T, hidden)`.
+    /// The states the attention reads, `(B, T, state_dim)` ([`Config::state_dim`]).
     pub states: Tensor,
 }
 
@@ -191,6 +224,7 @@ pub struct StackTrace {
 #[derive(Debug, Clone)]
 pub struct Ainrnn {
     layers: Vec<Layer>,
+    norms: Vec<LayerNorm>,
     attention: Option<TargetAttention>,
     portrait: PortraitEncoder,
     head: Linear,
@@ -198,8 +232,8 @@ pub struct Ainrnn {
 }
 
 impl Ainrnn {
-    /// Creates (or loads) the network under `vb`: `layer{l}.*`, `attention.*`, `portrait.*`,
-    /// `head.*`.
+    /// Creates (or loads) the network under `vb`: `layer{l}.*`, `norm{l}.*` (with
+    /// [`Config::layer_norm`]), `attention.*`, `portrait.*`, `head.*`.
     pub fn new(cfg: Config, vb: VarBuilder) -> Result<Self> {
         cfg.validate()?;
         let mut layers = Vec::with_capacity(cfg.n_layers);
@@ -225,11 +259,18 @@ impl Ainrnn {
                 )?),
             });
         }
+        let norms = if cfg.layer_norm {
+            (0..cfg.n_layers)
+                .map(|l| candle_nn::layer_norm(cfg.hidden_dim, 1e-5, vb.pp(format!("norm{l}"))))
+                .collect::<candle_core::Result<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
         let attention = if cfg.attention {
             Some(TargetAttention::new(
                 attention::Config {
                     query_dim: cfg.item_dim,
-                    key_dim: cfg.hidden_dim,
+                    key_dim: cfg.state_dim(),
                     att_dim: cfg.att_dim,
                 },
                 vb.pp("attention"),
@@ -239,12 +280,13 @@ impl Ainrnn {
         };
         let portrait = PortraitEncoder::new(cfg.portrait.clone(), vb.pp("portrait"))?;
         let head = candle_nn::linear(
-            cfg.hidden_dim + cfg.portrait.out_dim(),
+            cfg.state_dim() + cfg.portrait.out_dim(),
             cfg.item_dim,
             vb.pp("head"),
         )?;
         Ok(Ainrnn {
             layers,
+            norms,
             attention,
             portrait,
             head,
@@ -318,6 +360,10 @@ impl Ainrnn {
                 (Connections::None, _) => outputs[l - 1].clone(),
             };
             let mut out = layer.forward(&input, mask)?;
+            if let Some(norm) = self.norms.get(l) {
+                // Padded steps go back to 0 after the shift of the normalisation.
+                out = norm.forward(&out)?.broadcast_mul(&mask.unsqueeze(2)?)?;
+            }
             if let Some(rng) = dropout.as_deref_mut() {
                 if self.cfg.dropout > 0.0 {
                     let m =
@@ -333,9 +379,14 @@ impl Ainrnn {
             inputs.push(input);
             outputs.push(out);
         }
-        let states = match self.cfg.connections {
-            Connections::Residual => running.unwrap_or_else(|| x.clone()),
-            Connections::Dense | Connections::None => {
+        let states = match (self.cfg.readout, self.cfg.connections) {
+            (Readout::All, _) => {
+                let mut parts: Vec<&Tensor> = vec![&x];
+                parts.extend(outputs.iter());
+                Tensor::cat(&parts, 2)?
+            }
+            (Readout::Top, Connections::Residual) => running.unwrap_or_else(|| x.clone()),
+            (Readout::Top, Connections::Dense | Connections::None) => {
                 outputs.last().cloned().unwrap_or_else(|| x.clone())
             }
         };
@@ -384,37 +435,75 @@ impl Ainrnn {
             ));
         }
         let stack = self.run_stack(batch.history, batch.plays, batch.mask, dropout, tap)?;
-        let (user, weights) = match &self.attention {
+        // The head is linear, W [a, p] + b = W_s a + (W_p p + b), and a is a weighted sum of
+        // states, so W_s is applied to the T states once per user instead of to C attended
+        // vectors per user: the cost no longer grows with candidates × state width.
+        let sd = self.cfg.state_dim();
+        let w = self.head.weight(); // (d, S + P)
+        let w_s = w.narrow(1, 0, sd)?;
+        let w_p = w.narrow(1, sd, self.cfg.portrait.out_dim())?;
+        let p = self.portrait.forward(batch.portrait)?; // (B, P)
+        let mut user_bias = p.matmul(&w_p.t()?)?; // (B, d)
+        if let Some(bias) = self.head.bias() {
+            user_bias = user_bias.broadcast_add(bias)?;
+        }
+        let projected = stack
+            .states
+            .reshape((b * t, sd))?
+            .matmul(&w_s.t()?)?
+            .reshape((b, t, d))?; // (B, T, d)
+        let (z, weights) = match &self.attention {
             Some(att) => {
                 let (a, w) = att.forward(
                     &candidates,
                     &stack.states,
-                    &stack.states,
+                    &projected,
                     batch.plays,
                     batch.mask,
-                )?;
-                (a, Some(w))
+                )?; // a: (B, C, d)
+                (a.broadcast_add(&user_bias.unsqueeze(1)?)?, Some(w))
             }
             None => {
                 let last = last_step_selector(batch.mask, t)?; // (B, 1, T)
-                let s = last.matmul(&stack.states)?; // (B, 1, H)
                 (
-                    s.broadcast_as((b, c, self.cfg.hidden_dim))?.contiguous()?,
+                    last.matmul(&projected)?
+                        .broadcast_add(&user_bias.unsqueeze(1)?)?,
                     None,
-                )
+                ) // (B, 1, d)
             }
         };
-        let p = self.portrait.forward(batch.portrait)?; // (B, P)
-        let p = p
-            .unsqueeze(1)?
-            .broadcast_as((b, c, self.cfg.portrait.out_dim()))?
-            .contiguous()?;
-        let z = self.head.forward(&Tensor::cat(&[&user, &p], 2)?)?; // (B, C, d)
-        let scores = (z * &candidates)?.sum(2)?;
+        // Scaled by 1/√d like any dot-product score, so the logits of the softmax start near
+        // unit scale whatever the embedding size.
+        let scores = candidates
+            .broadcast_mul(&z)?
+            .sum(2)?
+            .affine(1.0 / (self.cfg.item_dim as f64).sqrt(), 0.0)?;
+        debug_assert_eq!(scores.dims(), &[b, c]);
         Ok(Output {
             scores,
             attention: weights,
         })
+    }
+
+    /// The user vector `(B, item_dim)` of stage-1 retrieval: the head applied to the mean of the
+    /// history states over real steps (in place of per-candidate attention) and the portrait.
+    /// Its dot product with a song embedding approximates [`Ainrnn::forward`]'s score cheaply.
+    pub fn pooled_user(
+        &self,
+        history: &Tensor,
+        plays: &Tensor,
+        mask: &Tensor,
+        portrait: &PortraitBatch,
+    ) -> Result<Tensor> {
+        let stack = self.run_stack(history, plays, mask, None, &mut |_, t| Ok(t))?;
+        let n = mask.sum_keepdim(1)?.clamp(1.0, f64::MAX)?; // (B, 1)
+        let mean = stack
+            .states
+            .broadcast_mul(&mask.unsqueeze(2)?)?
+            .sum(1)?
+            .broadcast_div(&n)?; // (B, S)
+        let p = self.portrait.forward(portrait)?;
+        Ok(self.head.forward(&Tensor::cat(&[&mean, &p], 1)?)?)
     }
 
     /// The saved-model metadata: format version and the JSON configuration (with the genre

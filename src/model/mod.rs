@@ -25,9 +25,12 @@
 
 pub mod ainrnn;
 pub mod attention;
+pub mod fit;
 pub mod indrnn;
 pub mod lstm;
+pub mod model_file;
 pub mod portrait;
+pub mod recommender;
 pub mod song_encoder;
 pub mod train;
 

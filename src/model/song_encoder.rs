@@ -26,6 +26,12 @@ pub struct Config {
     pub hidden_dim: usize,
     /// Embedding size `d`.
     pub output_dim: usize,
+    /// Size of the per-item id embedding added to the content embedding (0 = none, content
+    /// only). With ids, `g(x, i) = MLP(x) + E[i]`: `E` starts at 0, so an item that training
+    /// never moved — a new song, a visitor's own file — is scored from its content alone, while
+    /// items with listeners also learn what their content does not say (collaborative signal).
+    #[serde(default)]
+    pub n_ids: usize,
 }
 
 /// The song encoder.
@@ -35,6 +41,8 @@ pub struct SongEncoder {
     std: Tensor,
     hidden: Linear,
     out: Linear,
+    /// `(n_ids, d)` id embeddings, when `n_ids > 0`.
+    ids: Option<Tensor>,
     cfg: Config,
 }
 
@@ -61,11 +69,17 @@ impl SongEncoder {
         )?;
         let hidden = candle_nn::linear(cfg.input_dim, cfg.hidden_dim, vb.pp("hidden"))?;
         let out = candle_nn::linear(cfg.hidden_dim, cfg.output_dim, vb.pp("out"))?;
+        let ids = if cfg.n_ids > 0 {
+            Some(vb.get_with_hints((cfg.n_ids, cfg.output_dim), "ids", Init::Const(0.0))?)
+        } else {
+            None
+        };
         Ok(SongEncoder {
             mean,
             std,
             hidden,
             out,
+            ids,
             cfg,
         })
     }
@@ -151,6 +165,19 @@ impl SongEncoder {
         let h = self.hidden.forward(&x)?.relu()?;
         Ok(self.out.forward(&h)?)
     }
+
+    /// `features (N, d_in)` of the items `ids (N,)` (u32) → `(N, d)`: [`SongEncoder::forward`]
+    /// plus each item's id embedding when the encoder has them (ids must be `< n_ids`).
+    pub fn forward_items(&self, features: &Tensor, ids: &Tensor) -> Result<Tensor> {
+        let content = self.forward(features)?;
+        match &self.ids {
+            None => Ok(content),
+            Some(table) => {
+                check_dims(ids, "item ids", &[Some(content.dim(0)?)])?;
+                Ok((content + table.index_select(ids, 0)?)?)
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -170,6 +197,7 @@ mod tests {
             input_dim: 3,
             hidden_dim: 8,
             output_dim: 5,
+            n_ids: 0,
         };
         let enc = SongEncoder::new(cfg, seeded_var_builder(&vm, 1, &dev)).unwrap();
         let feats = Tensor::new(&[[1f32, 10., 7.], [3., 30., 7.], [5., 50., 7.]], &dev).unwrap();

@@ -2,20 +2,23 @@
 //! through the *same* target attention used to rank, early stopping on a validation set,
 //! fixed seeds, checkpoints as safetensors bytes.
 //!
-//! One example is `(history, positive item)`. Each step scores the positive and
+//! One example is `(history, positive items)`. Each step scores the positives and
 //! [`TrainConfig::n_negatives`] items drawn uniformly from the catalog (never one of the user's
-//! history or known positives) and minimises the softmax cross-entropy with the positive in
-//! slot 0 — sampled softmax, the way the model is used: rank a candidate set. Song embeddings
-//! come from the song encoder over content features, trained jointly.
+//! history or known positives), shared by the example's positives, and minimises for every
+//! positive the softmax cross-entropy of that positive against the negatives — sampled softmax,
+//! the way the model is used: rank a candidate set. One recurrent pass per user serves all of
+//! their positives, which is what makes per-fold retraining affordable on a CPU. Song
+//! embeddings come from the song encoder over content features (plus optional id embeddings),
+//! trained jointly.
 //!
 //! Everything random (example order, negatives, dropout, initial weights) comes from SplitMix64
 //! streams derived from [`TrainConfig::seed`], so a run is reproducible on every platform. No
 //! clock and no files: the caller times epochs in [`Trainer::fit`]'s callback (the browser and
 //! the CLI have different clocks) and stores the checkpoint bytes where it likes.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
 use serde::{Deserialize, Serialize};
 
@@ -57,14 +60,15 @@ impl Default for TrainConfig {
     }
 }
 
-/// One training or validation example.
+/// One training or validation example: a user's history and the items they went on to play.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Example {
     /// The history, oldest first: `(catalog item, play count)`. Only the last
     /// `max_len` items are used.
     pub history: Vec<(usize, f32)>,
-    /// The item to rank first.
-    pub positive: usize,
+    /// The items to rank above the negatives (at least one). Each is scored against the
+    /// example's shared negatives: loss = mean over positives of −log softmax(positive, negatives).
+    pub positives: Vec<usize>,
     /// Items never drawn as negatives for this example (the user's other known items).
     pub exclude: Vec<usize>,
     /// The user's portrait, if any.
@@ -179,6 +183,11 @@ impl Trainer {
         &self.model
     }
 
+    /// The variables (weights and buffers) of the encoder (`song.*`) and network (`ainrnn.*`).
+    pub fn varmap(&self) -> &VarMap {
+        &self.varmap
+    }
+
     /// The song encoder being trained.
     pub fn encoder(&self) -> &SongEncoder {
         &self.encoder
@@ -224,15 +233,28 @@ impl Trainer {
         valid: &[Example],
         on_epoch: &mut dyn FnMut(&EpochStats) -> bool,
     ) -> Result<TrainReport> {
-        if train.is_empty() {
-            return Err(Error::invalid("training examples", "at least one", 0));
-        }
+        self.fit_with(&mut |_| Ok(train.to_vec()), valid, on_epoch)
+    }
+
+    /// [`Trainer::fit`] with fresh training examples each epoch: `make_train(epoch)` (1-based)
+    /// returns that epoch's examples. Redrawing each user's input/target split every epoch is
+    /// what keeps per-item id embeddings from memorising which items follow which history.
+    pub fn fit_with(
+        &mut self,
+        make_train: &mut dyn FnMut(usize) -> Result<Vec<Example>>,
+        valid: &[Example],
+        on_epoch: &mut dyn FnMut(&EpochStats) -> bool,
+    ) -> Result<TrainReport> {
         let valid_seed = derive_seed(self.cfg.seed, &[hash_str("valid")]);
-        let mut order: Vec<usize> = (0..train.len()).collect();
         let mut epochs = Vec::new();
         let mut best: Option<(usize, f32, Vec<u8>)> = None;
         let mut cancelled = false;
         for epoch in 1..=self.cfg.max_epochs {
+            let train = make_train(epoch)?;
+            if train.is_empty() {
+                return Err(Error::invalid("training examples", "at least one", 0));
+            }
+            let mut order: Vec<usize> = (0..train.len()).collect();
             let mut rng = Rng::new(derive_seed(
                 self.cfg.seed,
                 &[hash_str("epoch"), epoch as u64],
@@ -292,7 +314,13 @@ impl Trainer {
         Ok(())
     }
 
-    /// Cross-entropy of one batch: positive in candidate slot 0, `n_negatives` after it.
+    /// Sampled-softmax loss of one batch: candidates are each example's positives (padded to
+    /// the batch's most) followed by `n_negatives` negatives shared by the whole batch.
+    ///
+    /// Why shared: the song encoder is the costly part of a step, and with shared negatives it
+    /// runs once per distinct item of the batch (histories, positives, negatives) instead of
+    /// once per (user, candidate). A negative that is one of a user's own items is masked out of
+    /// that user's softmax rather than redrawn, so no user is pushed away from their own songs.
     fn loss(
         &self,
         examples: &[Example],
@@ -308,59 +336,87 @@ impl Trainer {
             .max()
             .unwrap_or(0)
             .max(1);
-        let c = 1 + self.cfg.n_negatives;
-        // Right-padded histories of the last `max_len` items; padding points at item 0 with
-        // mask 0 (its embedding is computed but never used).
-        let (mut ids, mut plays, mut mask) =
-            (vec![0u32; b * t], vec![0f32; b * t], vec![0f32; b * t]);
-        let mut cands = Vec::with_capacity(b * c);
-        for (i, e) in examples.iter().enumerate() {
-            if e.positive >= n_items {
+        let p = examples
+            .iter()
+            .map(|e| e.positives.len())
+            .max()
+            .unwrap_or(0);
+        if p == 0 || examples.iter().any(|e| e.positives.is_empty()) {
+            return Err(Error::invalid(
+                "training example",
+                "at least one positive",
+                0,
+            ));
+        }
+        let n_neg = self.cfg.n_negatives;
+        let c = p + n_neg;
+        // Every item a user knows: never a negative for that user.
+        let mut taken: Vec<HashSet<usize>> = Vec::with_capacity(b);
+        for e in examples {
+            let mut own: HashSet<usize> = e.exclude.iter().copied().collect();
+            own.extend(e.history.iter().map(|h| h.0));
+            own.extend(e.positives.iter().copied());
+            if let Some(&bad) = own.iter().find(|&&i| i >= n_items) {
                 return Err(Error::invalid(
-                    "positive item",
+                    "item of an example",
                     format!("< {n_items}"),
-                    e.positive,
+                    bad,
                 ));
             }
-            let recent = &e.history[e.history.len().saturating_sub(max_len)..];
-            for (s, &(item, p)) in recent.iter().enumerate() {
-                if item >= n_items {
-                    return Err(Error::invalid("history item", format!("< {n_items}"), item));
-                }
-                ids[i * t + s] = item as u32;
-                plays[i * t + s] = p;
-                mask[i * t + s] = 1.0;
-            }
-            let mut taken: HashSet<usize> = e.exclude.iter().copied().collect();
-            taken.extend(e.history.iter().map(|h| h.0));
-            taken.insert(e.positive);
-            let free = n_items.saturating_sub(taken.len());
-            if free < self.cfg.n_negatives {
+            if n_items.saturating_sub(own.len()) < n_neg {
                 return Err(Error::invalid(
                     "catalog items left for negatives",
-                    format!("≥ {}", self.cfg.n_negatives),
-                    free,
+                    format!("≥ {n_neg}"),
+                    n_items.saturating_sub(own.len()),
                 ));
             }
-            cands.push(e.positive as u32);
-            let mut drawn = 0;
-            while drawn < self.cfg.n_negatives {
-                let j = rng.below(n_items as u64) as usize;
-                if taken.insert(j) {
-                    cands.push(j as u32);
-                    drawn += 1;
-                }
+            taken.push(own);
+        }
+        let negatives = rng.sample_indices(n_items, n_neg)?;
+        // Rows of the distinct-item table, built in first-use order.
+        let mut row_of: HashMap<usize, u32> = HashMap::new();
+        let mut distinct: Vec<u32> = Vec::new();
+        let mut row = |item: usize| -> u32 {
+            *row_of.entry(item).or_insert_with(|| {
+                distinct.push(item as u32);
+                (distinct.len() - 1) as u32
+            })
+        };
+        // Right-padded histories of the last `max_len` items; padding points at row 0 with
+        // mask 0 (never used). Padded positive slots repeat the first positive and are masked
+        // out of the loss.
+        let (mut hist_rows, mut plays, mut mask) =
+            (vec![0u32; b * t], vec![0f32; b * t], vec![0f32; b * t]);
+        let mut cand_rows = Vec::with_capacity(b * c);
+        let mut pos_mask = vec![0f32; b * p];
+        let mut neg_mask = vec![0f32; b * n_neg];
+        for (i, e) in examples.iter().enumerate() {
+            let recent = &e.history[e.history.len().saturating_sub(max_len)..];
+            for (s, &(item, pl)) in recent.iter().enumerate() {
+                hist_rows[i * t + s] = row(item);
+                plays[i * t + s] = pl;
+                mask[i * t + s] = 1.0;
+            }
+            for k in 0..p {
+                cand_rows.push(row(*e.positives.get(k).unwrap_or(&e.positives[0])));
+                pos_mask[i * p + k] = f32::from(k < e.positives.len());
+            }
+            for (k, &j) in negatives.iter().enumerate() {
+                cand_rows.push(row(j));
+                neg_mask[i * n_neg + k] = f32::from(!taken[i].contains(&j));
             }
         }
         let dev = &self.device;
         let d = self.model.config().item_dim;
-        let embed = |ids: Vec<u32>| -> Result<Tensor> {
-            let n = ids.len();
-            let idx = Tensor::from_vec(ids, n, dev)?;
-            self.encoder.forward(&self.features.index_select(&idx, 0)?)
+        let table = self.embed(distinct)?; // (distinct items, d)
+        let gather = |rows: Vec<u32>, shape: (usize, usize, usize)| -> Result<Tensor> {
+            let n = rows.len();
+            Ok(table
+                .index_select(&Tensor::from_vec(rows, n, dev)?, 0)?
+                .reshape(shape)?)
         };
-        let history = embed(ids)?.reshape((b, t, d))?;
-        let candidates = embed(cands)?.reshape((b, c, d))?;
+        let history = gather(hist_rows, (b, t, d))?;
+        let candidates = gather(cand_rows, (b, c, d))?;
         let plays = Tensor::from_vec(plays, (b, t), dev)?;
         let mask = Tensor::from_vec(mask, (b, t), dev)?;
         let portraits: Vec<Option<&Portrait>> =
@@ -376,7 +432,52 @@ impl Trainer {
             },
             dropout,
         )?;
-        let labels = Tensor::zeros(b, DType::U32, dev)?;
-        Ok(candle_nn::loss::cross_entropy(&out.scores, &labels)?)
+        let pos = out.scores.narrow(1, 0, p)?; // (B, P)
+        let neg_mask = Tensor::from_vec(neg_mask, (b, n_neg), dev)?;
+        // Masked negatives get −1e9 before the log-sum-exp: exp underflows to exactly 0.
+        let neg = (out.scores.narrow(1, p, n_neg)? + neg_mask.affine(1e9, -1e9)?)?; // (B, N)
+                                                                                    // −log softmax of a positive against the negatives = softplus(lse(neg) − pos).
+        let lse = log_sum_exp(&neg)?; // (B, 1)
+        let x = lse.broadcast_sub(&pos)?;
+        let softplus = (x.relu()? + x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?)?;
+        let pos_mask = Tensor::from_vec(pos_mask, (b, p), dev)?;
+        let n_pos = pos_mask.sum_all()?;
+        Ok((softplus * pos_mask)?.sum_all()?.broadcast_div(&n_pos)?)
     }
+
+    /// Song embeddings `(N, d)` of catalog items `ids`.
+    fn embed(&self, ids: Vec<u32>) -> Result<Tensor> {
+        let n = ids.len();
+        let idx = Tensor::from_vec(ids, n, &self.device)?;
+        self.encoder
+            .forward_items(&self.features.index_select(&idx, 0)?, &idx)
+    }
+
+    /// Embeddings `(n_items, d)` of the whole catalog with the current weights (no gradient
+    /// kept), in chunks so the encoder's hidden layer never holds the whole catalog at once.
+    pub fn item_embeddings(&self) -> Result<Tensor> {
+        let n = self.features.dim(0)?;
+        let mut parts = Vec::new();
+        for start in (0..n).step_by(4096) {
+            let ids: Vec<u32> = (start..(start + 4096).min(n)).map(|i| i as u32).collect();
+            parts.push(self.embed(ids)?.detach());
+        }
+        Ok(Tensor::cat(&parts, 0)?)
+    }
+
+    /// The variables (for saving with extra tensors) and the trained network.
+    pub fn into_parts(self) -> (VarMap, SongEncoder, Ainrnn) {
+        (self.varmap, self.encoder, self.model)
+    }
+}
+
+/// `log Σ_j exp(x_ij)` over the last dimension, `(B, N)` → `(B, 1)`, shifted by the row maximum
+/// so large scores do not overflow.
+fn log_sum_exp(x: &Tensor) -> Result<Tensor> {
+    let m = x.max_keepdim(1)?.detach();
+    Ok(x.broadcast_sub(&m)?
+        .exp()?
+        .sum_keepdim(1)?
+        .log()?
+        .broadcast_add(&m)?)
 }

@@ -1,0 +1,139 @@
+//! The fitted neural models as recommenders, on the committed 12-user hetrec excerpt
+//! (compiled in, so this runs in Chromium too): fitted through the evaluation harness's
+//! `Trainer`, they rank without history items, explain with attention weights that sum to 1,
+//! survive save → load with identical scores, and a corrupt or foreign model file is rejected.
+
+use ainrec::data::hetrec::{
+    parse_artists, parse_tagged_artists, parse_tags, parse_user_artists, Hetrec,
+};
+use ainrec::data::splits::split_user;
+use ainrec::eval::{FitContext, Trainer as _};
+use ainrec::model::fit::{content_features, NeuralKind, NeuralTrainer};
+use ainrec::model::model_file;
+use ainrec::recommend::{recommend, top_k, Recommender, UserInput};
+use serde_json::json;
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+const USER_ARTISTS: &str = include_str!("fixtures/hetrec-mini/user_artists.dat");
+const TAGGED: &str = include_str!("fixtures/hetrec-mini/user_taggedartists.dat");
+const ARTISTS: &str = include_str!("fixtures/hetrec-mini/artists.dat");
+const TAGS: &[u8] = include_bytes!("fixtures/hetrec-mini/tags.dat");
+
+fn mini() -> Hetrec {
+    Hetrec::from_parts(
+        &parse_user_artists(USER_ARTISTS.as_bytes(), "user_artists.dat").unwrap(),
+        &parse_tagged_artists(TAGGED.as_bytes(), "user_taggedartists.dat").unwrap(),
+        &parse_artists(ARTISTS.as_bytes(), "artists.dat").unwrap(),
+        &parse_tags(TAGS, "tags.dat").unwrap(),
+    )
+    .unwrap()
+}
+
+/// A small, fast configuration (the defaults are sized for the full data set).
+fn small(kind: NeuralKind) -> NeuralTrainer {
+    NeuralTrainer::with_overrides(
+        kind,
+        &json!({"item_dim": 16, "hidden_dim": 16, "n_layers": 3, "vocab": 32,
+                "n_negatives": 20, "batch_size": 4, "max_epochs": 3, "lr": 0.005}),
+    )
+    .unwrap()
+}
+
+#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn content_features_are_unit_rows_over_the_most_used_tags() {
+    let h = mini();
+    let content = h.tag_profiles(&vec![true; h.dataset.users.len()]).unwrap();
+    let (names, rows) = content_features(&content, 8);
+    assert_eq!(names.len(), 8);
+    assert_eq!(rows.len(), h.dataset.catalog.len());
+    for r in &rows {
+        let norm: f32 = r.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!(norm == 0.0 || (norm - 1.0).abs() < 1e-5, "row norm {norm}");
+    }
+    assert!(rows.iter().any(|r| r.iter().any(|x| *x > 0.0)));
+    assert!(NeuralTrainer::with_overrides(NeuralKind::Ainrnn, &json!({"hiden_dim": 3})).is_err());
+}
+
+#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn fitted_models_rank_explain_and_round_trip() {
+    let h = mini();
+    let d = &h.dataset;
+    let users: Vec<usize> = (0..d.users.len())
+        .filter(|&u| d.users[u].listens.len() >= 10)
+        .collect();
+    let content = h.tag_profiles(&vec![true; d.users.len()]).unwrap();
+    let ctx = FitContext {
+        dataset: d,
+        train_users: &users,
+        content: Some(&content),
+        seed: 5,
+    };
+    let (input, _) = split_user(&d.users[users[0]], 1, 0.2).unwrap();
+    let input = UserInput::from_listens(&input);
+    let history = input.item_indices();
+
+    for (kind, _) in NeuralKind::ALL {
+        let trainer = small(kind);
+        let fitted = trainer.fit_config(&ctx, trainer.config()).unwrap();
+        assert!(!fitted.epochs.is_empty());
+        assert!(trainer.seconds_per_epoch().is_some());
+        let rec = fitted.recommender().unwrap();
+        assert_eq!(rec.n_items(), d.catalog.len());
+        let scores = rec.score(&input).unwrap();
+        assert!(scores.iter().all(|s| s.is_finite()));
+        let out = recommend(&rec, &d.catalog, &input, 10).unwrap();
+        assert_eq!(out.recommendations.len(), 10);
+        for r in &out.recommendations {
+            let i = d.catalog.index_of(&r.id).unwrap();
+            assert!(
+                !history.contains(&i),
+                "{kind:?} recommended history item {i}"
+            );
+            if matches!(kind, NeuralKind::Ainrnn | NeuralKind::AinrnnShuffled) {
+                let sum: f32 = r.attention.iter().map(|a| a.weight).sum();
+                assert!((sum - 1.0).abs() < 1e-4, "attention sums to {sum}");
+                assert_eq!(r.attention.len(), history.len());
+            } else {
+                assert!(r.attention.is_empty());
+            }
+        }
+        // Candidate scoring agrees with full scoring.
+        let cands = [3usize, 0, 7];
+        let sub = rec.score_candidates(&input, &cands).unwrap();
+        for (j, &c) in cands.iter().enumerate() {
+            assert!((sub[j] - scores[c]).abs() < 1e-5);
+        }
+        if kind == NeuralKind::AinrnnShuffled {
+            continue; // not a shipped variant
+        }
+
+        // Save → load → identical scores.
+        let bytes = fitted.save(&d.catalog, &json!({"test": true})).unwrap();
+        let loaded = model_file::load(&bytes).unwrap();
+        assert_eq!(loaded.kind, kind.name());
+        assert_eq!(loaded.catalog.catalog.ids(), d.catalog.ids());
+        assert_eq!(loaded.recommender.score(&input).unwrap(), scores);
+
+        // Two-stage ranking retrieving the whole catalog equals exact ranking.
+        let (best, stage1) = rec.two_stage(&input, d.catalog.len(), 10).unwrap();
+        assert!(stage1.iter().all(|i| !history.contains(i)));
+        assert_eq!(best, top_k(&scores, &history, 10));
+
+        // A damaged or foreign file is an error, never a half-loaded model.
+        let mut broken = bytes.clone();
+        broken.truncate(bytes.len() / 2);
+        assert!(model_file::load(&broken).is_err());
+        assert!(model_file::load(b"not a model").is_err());
+        let foreign = ainrec::model::to_safetensors(
+            &candle_nn::VarMap::new(),
+            std::collections::HashMap::new(),
+        )
+        .unwrap();
+        let err = model_file::load(&foreign).err().unwrap().to_string();
+        assert!(err.contains("version"), "{err}");
+    }
+}
