@@ -71,6 +71,14 @@ DEMO_DATA ?= ../shared/data/audio
 demo-catalog: native
 	python3 scripts/demo_catalog.py --ainrec $(TARGET_DIR)/release/ainrec --data $(DEMO_DATA) --out models/demo
 
+# The shipped hetrec model (models/hetrec.safetensors, ~10 min on 2 cores) and its card, with
+# metrics copied from docs/results.json (run `ainrec eval` first for current numbers).
+.PHONY: models
+models: native
+	$(TARGET_DIR)/release/ainrec train --model ainrnn --out models/hetrec.safetensors
+	$(TARGET_DIR)/release/ainrec model-card --model models/hetrec.safetensors \
+	  --results docs/results.json --out models/MODEL_CARD.md
+
 # The page serves only www/: copy the demo catalog there (www/demo is git-ignored).
 page-assets:
 	@rm -rf www/demo && mkdir -p www/demo && cp models/demo/catalog.json models/demo/*.opus www/demo/

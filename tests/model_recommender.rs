@@ -128,12 +128,49 @@ fn fitted_models_rank_explain_and_round_trip() {
         broken.truncate(bytes.len() / 2);
         assert!(model_file::load(&broken).is_err());
         assert!(model_file::load(b"not a model").is_err());
-        let foreign = ainrec::model::to_safetensors(
-            &candle_nn::VarMap::new(),
-            std::collections::HashMap::new(),
-        )
-        .unwrap();
+        let other = candle_nn::VarMap::new();
+        other
+            .get(
+                3,
+                "w",
+                candle_nn::Init::Const(1.0),
+                candle_core::DType::F32,
+                &candle_core::Device::Cpu,
+            )
+            .unwrap();
+        let foreign =
+            ainrec::model::to_safetensors(&other, std::collections::HashMap::new()).unwrap();
         let err = model_file::load(&foreign).err().unwrap().to_string();
         assert!(err.contains("version"), "{err}");
     }
+}
+
+/// The shipped model file (`make models`) loads and ranks a real history without returning any
+/// of its items, with attention weights over that history.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn shipped_model_recommends_without_history_items() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/hetrec.safetensors");
+    let bytes = std::fs::read(&path).expect("models/hetrec.safetensors is committed");
+    let loaded = model_file::load(&bytes).unwrap();
+    let catalog = &loaded.catalog.catalog;
+    assert_eq!(catalog.len(), 16510);
+    assert_eq!(loaded.kind, "ainrnn");
+    // A history of the first 30 artists of the catalog's first user (ids as in artists.dat).
+    let ids: Vec<String> = (0..30).map(|i| catalog.id(i).to_owned()).collect();
+    let json = serde_json::json!({
+        "version": 1,
+        "items": ids.iter().map(|id| serde_json::json!({"id": id, "plays": 3})).collect::<Vec<_>>(),
+    });
+    let history = ainrec::data::history::parse_history(&json.to_string(), "h.json").unwrap();
+    let (input, unknown) = UserInput::from_history(&history, catalog);
+    assert!(unknown.is_empty());
+    let out = recommend(&loaded.recommender, catalog, &input, 10).unwrap();
+    assert_eq!(out.recommendations.len(), 10);
+    for r in &out.recommendations {
+        assert!(!ids.contains(&r.id), "recommended history item {}", r.id);
+        let sum: f32 = r.attention.iter().map(|a| a.weight).sum();
+        assert!((sum - 1.0).abs() < 1e-4);
+    }
+    assert!(loaded.info.get("stage1_recall_of_top10").is_some());
 }

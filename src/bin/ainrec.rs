@@ -150,6 +150,18 @@ enum Command {
         #[arg(long, default_value_t = 2022)]
         seed: u64,
     },
+    /// Write the model card of a model file, with metrics copied from results.json.
+    ModelCard {
+        /// The model file.
+        #[arg(long, default_value = "models/hetrec.safetensors")]
+        model: PathBuf,
+        /// The evaluation results.
+        #[arg(long, default_value = "docs/results.json")]
+        results: PathBuf,
+        /// Where to write the card.
+        #[arg(long, default_value = "models/MODEL_CARD.md")]
+        out: PathBuf,
+    },
     /// Serve a folder (the web page by default) with the headers the page needs.
     Serve {
         /// Folder to serve.
@@ -585,6 +597,29 @@ fn main() -> ExitCode {
             };
             match run_train(&opts, &mut |msg| eprintln!("{msg}")) {
                 Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::ModelCard {
+            model,
+            results,
+            out,
+        } => {
+            let run = || -> ainrec::Result<()> {
+                let bytes = std::fs::read(&model).map_err(|e| ainrec::Error::io(&model, e))?;
+                let loaded = ainrec::model::model_file::load(&bytes)?;
+                let summary = ainrec::eval_run::read_summary(&results)?;
+                let md = ainrec::train_run::model_card(&loaded.info, Some(&summary));
+                std::fs::write(&out, md).map_err(|e| ainrec::Error::io(&out, e))
+            };
+            match run() {
+                Ok(()) => {
+                    eprintln!("wrote {}", out.display());
+                    ExitCode::SUCCESS
+                }
                 Err(e) => {
                     eprintln!("error: {e}");
                     ExitCode::FAILURE
