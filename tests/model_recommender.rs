@@ -3,9 +3,8 @@
 //! `Trainer`, they rank without history items, explain with attention weights that sum to 1,
 //! survive save → load with identical scores, and a corrupt or foreign model file is rejected.
 
-use ainrec::data::hetrec::{
-    parse_artists, parse_tagged_artists, parse_tags, parse_user_artists, Hetrec,
-};
+mod hetrec_mini;
+
 use ainrec::data::splits::split_user;
 use ainrec::eval::{FitContext, Trainer as _};
 use ainrec::model::fit::{content_features, NeuralKind, NeuralTrainer};
@@ -16,20 +15,7 @@ use serde_json::json;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-const USER_ARTISTS: &str = include_str!("fixtures/hetrec-mini/user_artists.dat");
-const TAGGED: &str = include_str!("fixtures/hetrec-mini/user_taggedartists.dat");
-const ARTISTS: &str = include_str!("fixtures/hetrec-mini/artists.dat");
-const TAGS: &[u8] = include_bytes!("fixtures/hetrec-mini/tags.dat");
-
-fn mini() -> Hetrec {
-    Hetrec::from_parts(
-        &parse_user_artists(USER_ARTISTS.as_bytes(), "user_artists.dat").unwrap(),
-        &parse_tagged_artists(TAGGED.as_bytes(), "user_taggedartists.dat").unwrap(),
-        &parse_artists(ARTISTS.as_bytes(), "artists.dat").unwrap(),
-        &parse_tags(TAGS, "tags.dat").unwrap(),
-    )
-    .unwrap()
-}
+use hetrec_mini::mini;
 
 /// A small, fast configuration (the defaults are sized for the full data set).
 fn small(kind: NeuralKind) -> NeuralTrainer {

@@ -2,9 +2,8 @@
 //! tests/fixtures/hetrec-mini (compiled in, so it runs in Chromium too). The training loss must
 //! fall, the run must be reproducible from its seed, and the best checkpoint must load back.
 
-use ainrec::data::hetrec::{
-    parse_artists, parse_tagged_artists, parse_tags, parse_user_artists, Hetrec,
-};
+mod hetrec_mini;
+
 use ainrec::data::history::Portrait;
 use ainrec::data::splits::split_user;
 use ainrec::model::ainrnn::{self, Ainrnn, CellKind, Connections};
@@ -15,11 +14,6 @@ use candle_core::Device;
 
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
-const USER_ARTISTS: &str = include_str!("fixtures/hetrec-mini/user_artists.dat");
-const TAGGED: &str = include_str!("fixtures/hetrec-mini/user_taggedartists.dat");
-const ARTISTS: &str = include_str!("fixtures/hetrec-mini/artists.dat");
-const TAGS: &[u8] = include_bytes!("fixtures/hetrec-mini/tags.dat");
 
 struct Setup {
     features: Vec<Vec<f32>>,
@@ -32,13 +26,7 @@ struct Setup {
 /// are held out (split_user, seed 1): two thirds of them are training positives, the rest
 /// validation positives, each scored against the user's remaining 70 % as history.
 fn setup() -> Setup {
-    let h = Hetrec::from_parts(
-        &parse_user_artists(USER_ARTISTS.as_bytes(), "user_artists.dat").unwrap(),
-        &parse_tagged_artists(TAGGED.as_bytes(), "user_taggedartists.dat").unwrap(),
-        &parse_artists(ARTISTS.as_bytes(), "artists.dat").unwrap(),
-        &parse_tags(TAGS, "tags.dat").unwrap(),
-    )
-    .unwrap();
+    let h = hetrec_mini::mini();
     let all = vec![true; h.dataset.users.len()];
     let content = h.tag_profiles(&all).unwrap();
     let features: Vec<Vec<f32>> = content

@@ -479,6 +479,13 @@ fn cmd_recommend(opts: &RecommendOptions) -> ExitCode {
     }
 }
 
+/// `--neural-config` as JSON; the error is printed here.
+fn parse_neural_config(arg: Option<String>) -> Result<Option<serde_json::Value>, ()> {
+    arg.map(|s| serde_json::from_str(&s))
+        .transpose()
+        .map_err(|e| eprintln!("error: --neural-config is not JSON: {e}"))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -527,12 +534,8 @@ fn main() -> ExitCode {
             audio_proxy,
             audio_data,
         } => {
-            let neural_config = match neural_config.map(|s| serde_json::from_str(&s)).transpose() {
-                Ok(v) => v,
-                Err(e) => {
-                    eprintln!("error: --neural-config is not JSON: {e}");
-                    return ExitCode::FAILURE;
-                }
+            let Ok(neural_config) = parse_neural_config(neural_config) else {
+                return ExitCode::FAILURE;
             };
             if audio_proxy {
                 return cmd_audio_proxy(&AudioProxyOptions {
@@ -580,12 +583,8 @@ fn main() -> ExitCode {
             neural_config,
             seed,
         } => {
-            let neural_config = match neural_config.map(|s| serde_json::from_str(&s)).transpose() {
-                Ok(v) => v,
-                Err(e) => {
-                    eprintln!("error: --neural-config is not JSON: {e}");
-                    return ExitCode::FAILURE;
-                }
+            let Ok(neural_config) = parse_neural_config(neural_config) else {
+                return ExitCode::FAILURE;
             };
             let opts = TrainOptions {
                 data_dir: data,

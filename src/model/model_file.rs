@@ -68,15 +68,12 @@ impl ModelCatalog {
 
     /// Sparse rows of dense `rows` (zeros dropped).
     pub fn sparse(rows: &[Vec<f32>]) -> Vec<Vec<(u32, f32)>> {
-        rows.iter()
-            .map(|r| {
-                r.iter()
-                    .enumerate()
-                    .filter(|(_, x)| **x != 0.0)
-                    .map(|(d, x)| (d as u32, *x))
-                    .collect()
-            })
-            .collect()
+        let dims = rows.first().map_or(0, Vec::len);
+        crate::data::ContentMatrix::from_dense(
+            vec![String::new(); dims],
+            rows.iter().cloned().map(Some).collect(),
+        )
+        .rows
     }
 }
 
