@@ -252,7 +252,17 @@ pub fn load(bytes: &[u8]) -> Result<LoadedModel> {
     };
     let encoder = SongEncoder::new(enc_cfg, vb.pp("song"))?;
     let model = Ainrnn::new(model_cfg, vb.pp("ainrnn"))?;
-    let items = encode_catalog(&encoder, &catalog.dense(), &dev)?;
+    let dense = catalog.dense();
+    let d_in = encoder.config().input_dim;
+    if let Some(r) = dense.iter().find(|r| r.len() != d_in) {
+        return Err(Error::invalid(
+            "catalog feature row",
+            format!("{d_in} values"),
+            r.len(),
+        ));
+    }
+    let flat: Vec<f32> = dense.into_iter().flatten().collect();
+    let items = encode_catalog(&encoder, &Tensor::from_vec(flat, (n, d_in), &dev)?)?;
     let recommender = NeuralRecommender::new(&kind, model, items, None)?;
     Ok(LoadedModel {
         recommender,
@@ -262,26 +272,19 @@ pub fn load(bytes: &[u8]) -> Result<LoadedModel> {
     })
 }
 
-/// Song embeddings `(n, d)` of dense feature rows, in blocks (item `i` gets id `i`).
-pub fn encode_catalog(encoder: &SongEncoder, rows: &[Vec<f32>], dev: &Device) -> Result<Tensor> {
-    let d_in = encoder.config().input_dim;
-    let mut parts = Vec::new();
-    for (b, block) in rows.chunks(4096).enumerate() {
-        if let Some(r) = block.iter().find(|r| r.len() != d_in) {
-            return Err(Error::invalid(
-                "catalog feature row",
-                format!("{d_in} values"),
-                r.len(),
-            ));
-        }
-        let flat: Vec<f32> = block.iter().flatten().copied().collect();
-        let x = Tensor::from_vec(flat, (block.len(), d_in), dev)?;
-        let ids: Vec<u32> = (0..block.len()).map(|i| (b * 4096 + i) as u32).collect();
-        let ids = Tensor::from_vec(ids, block.len(), dev)?;
-        parts.push(encoder.forward_items(&x, &ids)?);
-    }
-    if parts.is_empty() {
+/// Song embeddings `(n, d)` of `features (n, d_in)` (item `i` gets id `i`), in blocks of 4096
+/// so the encoder's hidden layer never holds the whole catalog at once.
+pub fn encode_catalog(encoder: &SongEncoder, features: &Tensor) -> Result<Tensor> {
+    let n = features.dim(0)?;
+    if n == 0 {
         return Err(Error::Model("the model file's catalog is empty".into()));
+    }
+    let mut parts = Vec::new();
+    for start in (0..n).step_by(4096) {
+        let len = 4096.min(n - start);
+        let ids: Vec<u32> = (start..start + len).map(|i| i as u32).collect();
+        let ids = Tensor::from_vec(ids, len, features.device())?;
+        parts.push(encoder.forward_items(&features.narrow(0, start, len)?, &ids)?);
     }
     Ok(Tensor::cat(&parts, 0)?)
 }

@@ -173,7 +173,10 @@ impl NeuralRecommender {
     /// Stage 1 of [`NeuralRecommender::two_stage`]: every item's dot product with the user
     /// vector made from the mean of the history states (attention replaced by a uniform average).
     pub fn pooled_scores(&self, input: &UserInput) -> Result<Vec<f32>> {
-        let p = self.prepare(input)?;
+        self.pooled(&self.prepare(input)?)
+    }
+
+    fn pooled(&self, p: &Prepared) -> Result<Vec<f32>> {
         let user = self
             .model
             .pooled_user(&p.history, &p.plays, &p.mask, &p.portrait)?; // (1, d)
@@ -188,12 +191,11 @@ impl NeuralRecommender {
     /// (never an input item), rescored with full attention; returns the `k` best as
     /// `(item, score)` and the stage-1 candidate list (to measure stage-1 recall).
     pub fn two_stage(&self, input: &UserInput, retrieve: usize, k: usize) -> Result<TwoStage> {
-        let pooled = self.pooled_scores(input)?;
-        let stage1: Vec<usize> = top_k(&pooled, &input.item_indices(), retrieve)
+        let p = self.prepare(input)?;
+        let stage1: Vec<usize> = top_k(&self.pooled(&p)?, &input.item_indices(), retrieve)
             .into_iter()
             .map(|(i, _)| i)
             .collect();
-        let p = self.prepare(input)?;
         let (scores, _) = self.run(&p, &stage1, false)?;
         let mut dense = vec![f32::NEG_INFINITY; self.n_items];
         for (&i, &s) in stage1.iter().zip(&scores) {

@@ -26,6 +26,7 @@ use crate::data::history::Portrait;
 use crate::data::rng::{derive_seed, hash_str, Rng};
 use crate::error::{Error, Result};
 use crate::model::ainrnn::{self, Ainrnn, Batch};
+use crate::model::model_file::encode_catalog;
 use crate::model::portrait::PortraitBatch;
 use crate::model::song_encoder::{self, SongEncoder};
 use crate::model::{seeded_var_builder, to_safetensors, trainable_vars};
@@ -453,21 +454,10 @@ impl Trainer {
             .forward_items(&self.features.index_select(&idx, 0)?, &idx)
     }
 
-    /// Embeddings `(n_items, d)` of the whole catalog with the current weights (no gradient
-    /// kept), in chunks so the encoder's hidden layer never holds the whole catalog at once.
+    /// Embeddings `(n_items, d)` of the whole catalog with the current weights, computed the
+    /// way a loaded model file computes them ([`encode_catalog`]), so both score alike.
     pub fn item_embeddings(&self) -> Result<Tensor> {
-        let n = self.features.dim(0)?;
-        let mut parts = Vec::new();
-        for start in (0..n).step_by(4096) {
-            let ids: Vec<u32> = (start..(start + 4096).min(n)).map(|i| i as u32).collect();
-            parts.push(self.embed(ids)?.detach());
-        }
-        Ok(Tensor::cat(&parts, 0)?)
-    }
-
-    /// The variables (for saving with extra tensors) and the trained network.
-    pub fn into_parts(self) -> (VarMap, SongEncoder, Ainrnn) {
-        (self.varmap, self.encoder, self.model)
+        Ok(encode_catalog(&self.encoder, &self.features)?.detach())
     }
 }
 
