@@ -71,13 +71,16 @@ DEMO_DATA ?= ../shared/data/audio
 demo-catalog: native
 	python3 scripts/demo_catalog.py --ainrec $(TARGET_DIR)/release/ainrec --data $(DEMO_DATA) --out models/demo
 
-# The shipped hetrec model (models/hetrec.safetensors, ~10 min on 2 cores) and its card, with
+# The shipped models — hetrec (models/hetrec.safetensors, ~10 min on 2 cores) and the browser
+# model (models/browser.safetensors, ~20 s once `ainrec eval --audio-proxy` has cached the
+# excerpt descriptors, ~5 min more without) — and their card, with
 # metrics copied from docs/results.json (run `ainrec eval` first for current numbers).
 .PHONY: models
 models: native
 	$(TARGET_DIR)/release/ainrec train --model ainrnn --out models/hetrec.safetensors
+	$(TARGET_DIR)/release/ainrec train-browser --out models/browser.safetensors
 	$(TARGET_DIR)/release/ainrec model-card --model models/hetrec.safetensors \
-	  --results docs/results.json --out models/MODEL_CARD.md
+	  --results docs/results.json --browser models/browser.safetensors --out models/MODEL_CARD.md
 
 # The page serves only www/: copy the demo catalog there (www/demo is git-ignored).
 page-assets:
@@ -115,6 +118,12 @@ clean:
 	rm -rf www/pkg tests/e2e/node_modules
 
 # ---------------------------------------------------------------- benchmarks (not part of `make test`)
+# `make bench-model`: the browser model in headless Chromium (fine-tuning a 500-play history,
+# ranking 10,000 candidates, against audio-kNN in plain JS in the same run) -> target/bench/model.json
+.PHONY: bench-model
+bench-model: setup-rust setup-chromium setup-e2e wasm native
+	node bench/model/run.mjs --out $(TARGET_DIR)/bench/model.json
+
 # `make bench`: criterion (native), the Python peers (librosa, kymatio), the browser page
 # (ours in wasm, essentia.js, meyda in Chromium) and the 2-hour memory probes, in one
 # invocation; then bench/report.py writes docs/BENCHMARKS.md from their JSON results.

@@ -94,50 +94,73 @@ pub fn evaluate(
     track: &[usize],
     collection: &[String],
 ) -> BTreeMap<String, MeanStd> {
-    let n = vectors.len();
-    let sims = |q: usize| -> Vec<(usize, f32)> {
-        let mut s: Vec<(usize, f32)> = (0..n)
-            .filter(|&j| j != q)
-            .map(|j| {
-                let d = vectors[q].iter().zip(&vectors[j]).map(|(a, b)| a * b).sum();
-                (j, d)
-            })
-            .collect();
-        // Ties broken by index, so the ranking is deterministic.
-        s.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        s
-    };
-    let scores: Vec<QueryScores> = (0..n)
-        .map(|q| {
-            let ranked = sims(q);
-            let first_same = ranked
+    let scored: Vec<(usize, QueryScores)> = (0..vectors.len())
+        .map(|q| (q, query_scores(vectors, track, collection, q)))
+        .collect();
+    macro_average(&scored, track, collection)
+}
+
+/// Cross-fitted evaluation: `folds[f] = (vectors, queries)` — every excerpt embedded by the
+/// encoder of fold `f`, and the excerpts (of the tracks that encoder never saw) that are asked
+/// as queries under it. Each excerpt should be a query in exactly one fold; all excerpts are
+/// candidates in every fold. Averaged like [`evaluate`].
+pub fn evaluate_folds(
+    folds: &[(Vec<Vec<f32>>, Vec<usize>)],
+    track: &[usize],
+    collection: &[String],
+) -> BTreeMap<String, MeanStd> {
+    let scored: Vec<(usize, QueryScores)> = folds
+        .iter()
+        .flat_map(|(vectors, queries)| {
+            queries
                 .iter()
-                .position(|(j, _)| track[*j] == track[q])
-                .map_or(0.0, |r| 1.0 / (r + 1) as f64);
-            let others: Vec<usize> = ranked
-                .iter()
-                .map(|(j, _)| *j)
-                .filter(|&j| track[j] != track[q])
-                .take(COLLECTION_K)
-                .collect();
-            let same_coll = others
-                .iter()
-                .filter(|&&j| collection[track[j]] == collection[track[q]])
-                .count();
-            QueryScores {
-                hit1: f64::from(u8::from(first_same == 1.0)),
-                mrr: first_same,
-                collection_p: same_coll as f64 / others.len().max(1) as f64,
-            }
+                .map(|&q| (q, query_scores(vectors, track, collection, q)))
         })
         .collect();
-    macro_average(&scores, track, collection)
+    macro_average(&scored, track, collection)
+}
+
+/// The metrics of query `q` against every other excerpt.
+fn query_scores(
+    vectors: &[Vec<f32>],
+    track: &[usize],
+    collection: &[String],
+    q: usize,
+) -> QueryScores {
+    let mut ranked: Vec<(usize, f32)> = (0..vectors.len())
+        .filter(|&j| j != q)
+        .map(|j| {
+            let d = vectors[q].iter().zip(&vectors[j]).map(|(a, b)| a * b).sum();
+            (j, d)
+        })
+        .collect();
+    // Ties broken by index, so the ranking is deterministic.
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let first_same = ranked
+        .iter()
+        .position(|(j, _)| track[*j] == track[q])
+        .map_or(0.0, |r| 1.0 / (r + 1) as f64);
+    let others: Vec<usize> = ranked
+        .iter()
+        .map(|(j, _)| *j)
+        .filter(|&j| track[j] != track[q])
+        .take(COLLECTION_K)
+        .collect();
+    let same_coll = others
+        .iter()
+        .filter(|&&j| collection[track[j]] == collection[track[q]])
+        .count();
+    QueryScores {
+        hit1: f64::from(u8::from(first_same == 1.0)),
+        mrr: first_same,
+        collection_p: same_coll as f64 / others.len().max(1) as f64,
+    }
 }
 
 /// The expected value of each metric under a uniformly random ranking, exactly.
 pub fn chance(track: &[usize], collection: &[String]) -> BTreeMap<String, MeanStd> {
     let n = track.len();
-    let scores: Vec<QueryScores> = (0..n)
+    let scores: Vec<(usize, QueryScores)> = (0..n)
         .map(|q| {
             let others = n - 1;
             let same = (0..n).filter(|&j| j != q && track[j] == track[q]).count();
@@ -157,27 +180,30 @@ pub fn chance(track: &[usize], collection: &[String]) -> BTreeMap<String, MeanSt
                     break;
                 }
             }
-            QueryScores {
-                hit1: same as f64 / others.max(1) as f64,
-                mrr,
-                collection_p: same_coll as f64 / other_tracks.max(1) as f64,
-            }
+            (
+                q,
+                QueryScores {
+                    hit1: same as f64 / others.max(1) as f64,
+                    mrr,
+                    collection_p: same_coll as f64 / other_tracks.max(1) as f64,
+                },
+            )
         })
         .collect();
     macro_average(&scores, track, collection)
 }
 
 fn macro_average(
-    scores: &[QueryScores],
+    scores: &[(usize, QueryScores)],
     track: &[usize],
     collection: &[String],
 ) -> BTreeMap<String, MeanStd> {
     let mut per_class: BTreeMap<&str, Vec<QueryScores>> = BTreeMap::new();
-    for (q, s) in scores.iter().enumerate() {
+    for &(q, s) in scores {
         per_class
             .entry(collection[track[q]].as_str())
             .or_default()
-            .push(*s);
+            .push(s);
     }
     let class_means = |f: fn(&QueryScores) -> f64| -> Vec<f64> {
         per_class

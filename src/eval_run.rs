@@ -454,10 +454,17 @@ pub struct AudioProxyOptions {
     pub data_dir: PathBuf,
     /// Where `results.json` / `RESULTS.md` are (and the descriptor cache goes).
     pub out_dir: PathBuf,
-    /// Excerpts per track.
+    /// Excerpts per track asked as queries (and ranked as candidates).
     pub excerpts: usize,
+    /// Excerpts per track the encoders are trained on (of the training folds' tracks only).
+    pub train_excerpts: usize,
     /// Longest excerpt in seconds (shorter tracks get `duration / excerpts`).
     pub excerpt_s: f64,
+    /// Folds over tracks for the encoders: each fold's tracks are queried under an encoder
+    /// trained on the other folds' tracks (0 = raw-descriptor kNN only).
+    pub folds: usize,
+    /// Contrastive training of each fold's encoder.
+    pub encoder: crate::model::contrastive::ContrastiveConfig,
     /// The descriptor's configuration (span is ignored: each excerpt is analysed whole).
     pub track: crate::features::track::TrackConfig,
     /// The command line, quoted in `RESULTS.md`.
@@ -470,7 +477,10 @@ impl Default for AudioProxyOptions {
             data_dir: PathBuf::from("../shared/data"),
             out_dir: PathBuf::from(DEFAULT_OUT_DIR),
             excerpts: 3,
+            train_excerpts: 8,
             excerpt_s: 10.0,
+            folds: 5,
+            encoder: crate::model::contrastive::ContrastiveConfig::default(),
             track: crate::features::track::TrackConfig::default(),
             command: "ainrec eval --audio-proxy".into(),
         }
@@ -491,23 +501,121 @@ pub fn excerpt_ranges(n: usize, count: usize, max_len: usize) -> Vec<std::ops::R
         .collect()
 }
 
+/// Descriptors of excerpts of every track of the CC audio corpus.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct DescriptorCache {
-    key: String,
-    names: Vec<String>,
+pub struct ExcerptDescriptors {
+    /// The cache key: extractor configuration, excerpts per track, excerpt length.
+    pub key: String,
+    /// Descriptor value names.
+    pub names: Vec<String>,
     /// `(track id, excerpt index, descriptor)`.
-    rows: Vec<(String, usize, Vec<f32>)>,
+    pub rows: Vec<(String, usize, Vec<f32>)>,
+}
+
+/// Descriptors of `count` disjoint excerpts (at most `excerpt_s` seconds) of every track in
+/// `tracks`, analysed whole with `track_cfg`, cached as JSON in `cache_dir` under the
+/// extractor's cache key (so a changed extractor recomputes them).
+pub fn corpus_excerpt_descriptors(
+    data_dir: &Path,
+    tracks: &[crate::data::audio_corpus::AudioTrack],
+    track_cfg: &crate::features::track::TrackConfig,
+    count: usize,
+    excerpt_s: f64,
+    cache_dir: &Path,
+    progress: &mut dyn FnMut(&str),
+) -> Result<ExcerptDescriptors> {
+    use crate::features::track::{analyze, descriptor_names, Span};
+    let cfg = crate::features::track::TrackConfig {
+        span: Span::Whole,
+        ..*track_cfg
+    };
+    let key = format!("{}-x{count}-{excerpt_s}s", cfg.cache_key());
+    std::fs::create_dir_all(cache_dir).map_err(|e| Error::io(cache_dir, e))?;
+    let cache_path = cache_dir.join(format!("audio_proxy-{key}.json"));
+    let cached: Option<ExcerptDescriptors> = std::fs::read_to_string(&cache_path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .filter(|c: &ExcerptDescriptors| c.key == key);
+    if let Some(c) = cached {
+        progress(&format!("descriptors from {}", cache_path.display()));
+        return Ok(c);
+    }
+    let mut rows = Vec::new();
+    for (i, t) in tracks.iter().enumerate() {
+        progress(&format!(
+            "[{}/{}] {} ({count} excerpts)",
+            i + 1,
+            tracks.len(),
+            t.path
+        ));
+        let audio = crate::audio::decode::decode_file(&data_dir.join(&t.path))?;
+        let max_len = (excerpt_s * f64::from(audio.sample_rate)) as usize;
+        for (e, r) in excerpt_ranges(audio.samples.len(), count, max_len)
+            .into_iter()
+            .enumerate()
+        {
+            let out = analyze(&audio.samples[r], &cfg)
+                .map_err(|err| Error::Audio(format!("{}: {err}", t.path)))?;
+            rows.push((t.id.clone(), e, out.descriptor));
+        }
+    }
+    let c = ExcerptDescriptors {
+        key,
+        names: descriptor_names(&cfg),
+        rows,
+    };
+    write_atomic(&cache_path, &serde_json::to_string(&c)?)?;
+    Ok(c)
+}
+
+impl ExcerptDescriptors {
+    /// The track index (in `tracks`) of every row.
+    pub fn track_indices(
+        &self,
+        tracks: &[crate::data::audio_corpus::AudioTrack],
+    ) -> Result<Vec<usize>> {
+        let index: HashMap<&str, usize> = tracks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.as_str(), i))
+            .collect();
+        self.rows
+            .iter()
+            .map(|(id, _, _)| {
+                index.get(id.as_str()).copied().ok_or_else(|| Error::Parse {
+                    file: format!("audio proxy descriptors {}", self.key),
+                    reason: format!("unknown track {id}"),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The tracks of fold `f` of `folds`: tracks are dealt to folds in a seeded random order
+/// within each collection, so every collection is spread over the folds.
+pub fn track_folds(collection: &[String], folds: usize, seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..collection.len()).collect();
+    let mut rng = crate::data::rng::Rng::new(seed);
+    rng.shuffle(&mut order);
+    order.sort_by(|&a, &b| collection[a].cmp(&collection[b]));
+    let mut fold = vec![0; collection.len()];
+    for (k, &t) in order.iter().enumerate() {
+        fold[t] = k % folds.max(1);
+    }
+    fold
 }
 
 /// Runs the audio proxy protocol ([`crate::audio_proxy`]) on the CC audio corpus for each
-/// feature set, and merges `audio_proxy` into `<out>/results.json` and `RESULTS.md`.
-/// Descriptors are cached in `<out>/.eval-checkpoints/` under the extractor's cache key.
+/// feature set — raw-descriptor kNN and, with `folds > 0`, contrastively trained encoders
+/// cross-fitted over tracks — and merges `audio_proxy` into `<out>/results.json` and
+/// `RESULTS.md`. Descriptors are cached in `<out>/.eval-checkpoints/`.
 pub fn run_audio_proxy(
     opts: &AudioProxyOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<BTreeMap<String, BTreeMap<String, MeanStd>>> {
-    use crate::audio_proxy::{chance, evaluate, select_columns, standardize, FEATURE_SETS};
-    use crate::features::track::{analyze, descriptor_names, Span};
+    use crate::audio_proxy::{
+        chance, evaluate, evaluate_folds, select_columns, standardize, FEATURE_SETS,
+    };
 
     let started = Instant::now();
     let json_path = opts.out_dir.join("results.json");
@@ -519,72 +627,85 @@ pub fn run_audio_proxy(
         )
     })?;
     let tracks = crate::data::audio_corpus::load(&opts.data_dir)?;
-    let cfg = crate::features::track::TrackConfig {
-        span: Span::Whole,
-        ..opts.track
-    };
-    let key = format!("{}-x{}-{}s", cfg.cache_key(), opts.excerpts, opts.excerpt_s);
     let cache_dir = opts.out_dir.join(CHECKPOINT_DIR);
-    std::fs::create_dir_all(&cache_dir).map_err(|e| Error::io(&cache_dir, e))?;
-    let cache_path = cache_dir.join(format!("audio_proxy-{key}.json"));
-    let cached: Option<DescriptorCache> = std::fs::read_to_string(&cache_path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .filter(|c: &DescriptorCache| c.key == key);
-    let cache = match cached {
-        Some(c) => {
-            progress(&format!("descriptors from {}", cache_path.display()));
-            c
-        }
-        None => {
-            let mut rows = Vec::new();
-            for (i, t) in tracks.iter().enumerate() {
-                progress(&format!("[{}/{}] {}", i + 1, tracks.len(), t.path));
-                let audio = crate::audio::decode::decode_file(&opts.data_dir.join(&t.path))?;
-                let max_len = (opts.excerpt_s * f64::from(audio.sample_rate)) as usize;
-                for (e, r) in excerpt_ranges(audio.samples.len(), opts.excerpts, max_len)
-                    .into_iter()
-                    .enumerate()
-                {
-                    let out = analyze(&audio.samples[r], &cfg)
-                        .map_err(|err| Error::Audio(format!("{}: {err}", t.path)))?;
-                    rows.push((t.id.clone(), e, out.descriptor));
-                }
-            }
-            let c = DescriptorCache {
-                key: key.clone(),
-                names: descriptor_names(&cfg),
-                rows,
-            };
-            write_atomic(&cache_path, &serde_json::to_string(&c)?)?;
-            c
-        }
-    };
-    let index: HashMap<&str, usize> = tracks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.id.as_str(), i))
-        .collect();
-    let track_of: Vec<usize> = cache
-        .rows
-        .iter()
-        .map(|(id, _, _)| {
-            index.get(id.as_str()).copied().ok_or_else(|| Error::Parse {
-                file: cache_path.display().to_string(),
-                reason: format!("unknown track {id}"),
-            })
-        })
-        .collect::<Result<_>>()?;
+    let queries = corpus_excerpt_descriptors(
+        &opts.data_dir,
+        &tracks,
+        &opts.track,
+        opts.excerpts,
+        opts.excerpt_s,
+        &cache_dir,
+        progress,
+    )?;
+    let track_of = queries.track_indices(&tracks)?;
     let collection: Vec<String> = tracks.iter().map(|t| t.collection.clone()).collect();
-    let descriptors: Vec<Vec<f32>> = cache.rows.iter().map(|r| r.2.clone()).collect();
+    let descriptors: Vec<Vec<f32>> = queries.rows.iter().map(|r| r.2.clone()).collect();
+    let training = if opts.folds > 0 {
+        let t = corpus_excerpt_descriptors(
+            &opts.data_dir,
+            &tracks,
+            &opts.track,
+            opts.train_excerpts,
+            opts.excerpt_s,
+            &cache_dir,
+            progress,
+        )?;
+        let of = t.track_indices(&tracks)?;
+        Some((t, of))
+    } else {
+        None
+    };
+    let fold_of = track_folds(&collection, opts.folds, opts.encoder.seed);
+    let device = candle_core::Device::Cpu;
     let mut out = BTreeMap::new();
+    let mut encoder_seconds = BTreeMap::new();
     for (set, prefixes) in FEATURE_SETS {
-        let cols = select_columns(&cache.names, prefixes);
+        let cols = select_columns(&queries.names, prefixes);
         if cols.is_empty() {
             continue;
         }
+        let mut m: BTreeMap<String, MeanStd> = BTreeMap::new();
         let z = standardize(&descriptors, &cols);
-        let mut m = evaluate(&z, &track_of, &collection);
+        for (k, v) in evaluate(&z, &track_of, &collection) {
+            m.insert(format!("knn.{k}"), v);
+        }
+        if let Some((train, train_track)) = &training {
+            let t0 = Instant::now();
+            let pick = |r: &[f32]| cols.iter().map(|&c| r[c]).collect::<Vec<f32>>();
+            let all_rows: Vec<Vec<f32>> = descriptors.iter().map(|r| pick(r)).collect();
+            let all = candle_core::Tensor::from_vec(
+                all_rows.concat(),
+                (all_rows.len(), cols.len()),
+                &device,
+            )?;
+            let mut folds = Vec::new();
+            for f in 0..opts.folds {
+                progress(&format!("{set}: encoder of fold {}/{}", f + 1, opts.folds));
+                let (mut rows, mut labels) = (Vec::new(), Vec::new());
+                for (r, &t) in train.rows.iter().zip(train_track) {
+                    if fold_of[t] != f {
+                        rows.push(pick(&r.2));
+                        labels.push(t);
+                    }
+                }
+                let enc = crate::model::contrastive::train(
+                    &rows,
+                    &labels,
+                    &opts.encoder,
+                    &device,
+                    &mut |_, _| {},
+                )?;
+                let vectors: Vec<Vec<f32>> = enc.embed(&all)?.to_vec2()?;
+                let asked: Vec<usize> = (0..descriptors.len())
+                    .filter(|&q| fold_of[track_of[q]] == f)
+                    .collect();
+                folds.push((vectors, asked));
+            }
+            for (k, v) in evaluate_folds(&folds, &track_of, &collection) {
+                m.insert(format!("encoder.{k}"), v);
+            }
+            encoder_seconds.insert(set.to_string(), t0.elapsed().as_secs_f64());
+        }
         m.insert(
             "dimensions".into(),
             MeanStd {
@@ -594,7 +715,13 @@ pub fn run_audio_proxy(
         );
         out.insert(set.to_string(), m);
     }
-    out.insert("chance".into(), chance(&track_of, &collection));
+    out.insert(
+        "chance".into(),
+        chance(&track_of, &collection)
+            .into_iter()
+            .map(|(k, v)| (format!("knn.{k}"), v))
+            .collect(),
+    );
     let mut classes: BTreeMap<&str, usize> = BTreeMap::new();
     for t in &tracks {
         *classes.entry(t.collection.as_str()).or_default() += 1;
@@ -604,8 +731,12 @@ pub fn run_audio_proxy(
         "corpus": format!("{} tracks: {}/audio/catalog.csv + {} librosa music clips", tracks.len(), opts.data_dir.display(), crate::data::audio_corpus::LIBROSA_MUSIC.len()),
         "collections": classes,
         "excerpts_per_track": opts.excerpts,
+        "train_excerpts_per_track": opts.train_excerpts,
         "excerpt_max_s": opts.excerpt_s,
-        "descriptor": cfg.cache_key(),
+        "folds": opts.folds,
+        "encoder": opts.encoder,
+        "encoder_seconds": encoder_seconds,
+        "descriptor": queries.key,
         "similarity": "cosine of z-scored descriptor values (z over all excerpts)",
         "averaging": "per query, then mean over each collection's queries, then mean ± std over collections",
         "command": opts.command,
@@ -619,61 +750,91 @@ fn audio_proxy_markdown(s: &Summary) -> String {
     if let Some(st) = &s.audio_proxy_settings {
         md.push_str(&format!(
             "Made by `{}`. {}; {} disjoint excerpts per track (at most {} s each), each a query \
-             against all other excerpts by {}. Metrics are averaged {}. `chance` is the exact \
-             expectation under a random ranking. Collections (tracks): {}.\n\n",
+             against all other excerpts. Metrics are averaged {}. `chance` is the exact \
+             expectation under a random ranking. Collections (tracks): {}.\n\n\
+             - **audio-kNN**: {} — no training.\n\
+             - **encoder**: the song encoder of the browser model (MLP → {}-d unit vectors), \
+             trained contrastively (InfoNCE, τ = {}) on {} excerpts per track of the *other* \
+             folds' tracks ({} folds over tracks, dealt within each collection), so no query's \
+             track was seen in training; candidates are all excerpts. Seconds per feature set \
+             (all folds): {}.\n\n",
             st["command"].as_str().unwrap_or(""),
             st["corpus"].as_str().unwrap_or(""),
             st["excerpts_per_track"],
             st["excerpt_max_s"],
-            st["similarity"].as_str().unwrap_or(""),
             st["averaging"].as_str().unwrap_or(""),
-            st["collections"]
+            st["collections"],
+            st["similarity"].as_str().unwrap_or(""),
+            st["encoder"]["output_dim"],
+            st["encoder"]["temperature"],
+            st["train_excerpts_per_track"],
+            st["folds"],
+            st["encoder_seconds"],
         ));
     }
     md.push_str(
-        "| feature set | dims | same track hit@1 | same track MRR | same collection P@5 |\n",
+        "| feature set | method | dims | same track hit@1 | same track MRR | same collection P@5 |\n",
     );
-    md.push_str("|---|---:|---|---|---|\n");
+    md.push_str("|---|---|---:|---|---|---|\n");
     for (set, m) in &s.audio_proxy {
-        md.push_str(&format!(
-            "| {set} | {} | {} | {} | {} |\n",
-            m.get("dimensions")
-                .map_or("–".into(), |d| format!("{}", d.mean)),
-            cell(m.get("same_track_hit@1")),
-            cell(m.get("same_track_mrr")),
-            cell(m.get("same_collection_precision@5")),
-        ));
+        for (method, label) in [("knn", "audio-kNN"), ("encoder", "encoder")] {
+            let get = |k: &str| m.get(&format!("{method}.{k}"));
+            if get("same_track_mrr").is_none() {
+                continue;
+            }
+            let label = if set == "chance" { "random" } else { label };
+            md.push_str(&format!(
+                "| {set} | {label} | {} | {} | {} | {} |\n",
+                m.get("dimensions")
+                    .map_or("–".into(), |d| format!("{}", d.mean)),
+                cell(get("same_track_hit@1")),
+                cell(get("same_track_mrr")),
+                cell(get("same_collection_precision@5")),
+            ));
+        }
     }
+    for line in audio_proxy_findings(s) {
+        md.push_str(&format!("\n- {line}"));
+    }
+    md.push_str(
+        "\n\nSmall corpus (60 tracks, 9 collections): read the ± over collections before the \
+         means.\n\n",
+    );
+    md
+}
+
+/// One sentence per task and method comparing scattering with MFCC (also quoted by the README).
+pub fn audio_proxy_findings(s: &Summary) -> Vec<String> {
     let get = |set: &str, metric: &str| {
         s.audio_proxy
             .get(set)
             .and_then(|m| m.get(metric))
             .map(|v| v.mean)
     };
-    for (metric, task) in [
-        (
-            "same_track_mrr",
-            "finding another excerpt of the same track (MRR)",
-        ),
-        (
-            "same_collection_precision@5",
-            "finding tracks of the same collection (P@5)",
-        ),
-    ] {
-        if let (Some(sc), Some(mf)) = (get("scattering", metric), get("mfcc", metric)) {
-            let verdict = if sc > mf { "beats" } else { "does not beat" };
-            md.push_str(&format!(
-                "\n- Scattering {verdict} MFCC at {task}: {sc:.4} vs {mf:.4} ({:+.1} %).",
-                100.0 * (sc - mf) / mf
-            ));
+    let mut out = Vec::new();
+    for (method, label) in [("encoder", "trained encoders"), ("knn", "audio-kNN")] {
+        for (metric, task) in [
+            (
+                "same_track_mrr",
+                "finding another excerpt of the same track (MRR)",
+            ),
+            (
+                "same_collection_precision@5",
+                "finding tracks of the same collection (P@5)",
+            ),
+        ] {
+            let key = format!("{method}.{metric}");
+            if let (Some(sc), Some(mf)) = (get("scattering", &key), get("mfcc", &key)) {
+                let verdict = if sc > mf { "beats" } else { "does not beat" };
+                out.push(format!(
+                    "With {label}, scattering {verdict} MFCC at {task}: {sc:.4} vs {mf:.4} \
+                     ({:+.1} %).",
+                    100.0 * (sc - mf) / mf
+                ));
+            }
         }
     }
-    md.push_str(
-        "\n\nThese are raw-descriptor kNN numbers on 60 tracks (small: read the ± over \
-         collections); the trained audio encoders come with the browser model.\n",
-    );
-    md.push('\n');
-    md
+    out
 }
 
 fn cell(m: Option<&MeanStd>) -> String {

@@ -22,6 +22,8 @@
 pub mod audio;
 pub mod audio_proxy;
 pub mod baselines;
+#[cfg(feature = "native")]
+pub mod browser_run;
 pub mod data;
 pub mod error;
 pub mod eval;

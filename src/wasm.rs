@@ -298,3 +298,223 @@ pub fn read_tags(bytes: Vec<u8>, extension: Option<String>) -> Result<JsValue, J
     }
     Ok(o.into())
 }
+
+// ---------------------------------------------------------------------- the browser model
+
+/// One history step from JS: `{ item, plays?, liked?, skips? }` (`item`: the song's row in the
+/// library passed to `setLibrary`).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepJs {
+    item: usize,
+    #[serde(default)]
+    plays: f32,
+    #[serde(default)]
+    liked: bool,
+    #[serde(default)]
+    skips: f32,
+}
+
+fn history_from_js(history: JsValue) -> Result<Vec<crate::model::browser::Step>, JsError> {
+    let steps: Vec<StepJs> = serde_wasm_bindgen::from_value(history)
+        .map_err(|e| JsError::new(&format!("invalid history: {e}")))?;
+    steps
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if !(s.plays.is_finite() && s.plays >= 0.0 && s.skips.is_finite() && s.skips >= 0.0) {
+                return Err(JsError::new(&format!(
+                    "invalid history: step {i} needs finite, non-negative plays and skips"
+                )));
+            }
+            Ok(crate::model::browser::Step {
+                item: s.item,
+                plays: s.plays,
+                liked: s.liked,
+                skips: s.skips,
+            })
+        })
+        .collect()
+}
+
+fn options_from_js<T: serde::de::DeserializeOwned + Default>(
+    what: &str,
+    options: JsValue,
+) -> Result<T, JsError> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(T::default());
+    }
+    serde_wasm_bindgen::from_value(options)
+        .map_err(|e| JsError::new(&format!("invalid {what} options: {e}")))
+}
+
+fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&format!("cannot build the result: {e}")))
+}
+
+/// The page's recommender: the browser model, the visitor's library and at most one
+/// fine-tuning run (see `crate::model::browser`).
+///
+/// ```js
+/// const r = new Recommender(modelBytes);            // Uint8Array of browser.safetensors
+/// r.setLibrary(descriptors);                        // Float32Array, one descriptor per song
+/// r.recommend([{ item: 3, plays: 2, liked: true }], [], { k: 10 });
+/// r.fineTuneStart(history, { budget_ms: 2500 });    // → check before (or null)
+/// while (!(await step()).done) …                    // r.fineTuneRun(100) → steps with losses
+/// r.fineTuneFinish();                               // → { before, after, kept, rolled_back }
+/// ```
+#[wasm_bindgen]
+pub struct Recommender {
+    session: crate::model::browser::Session,
+    /// `Date.now()` when the running fine-tuning started (its time budget).
+    tune_started: Option<f64>,
+}
+
+#[wasm_bindgen]
+impl Recommender {
+    /// Loads a browser model file; a corrupt or foreign file throws with the reason.
+    #[wasm_bindgen(constructor)]
+    pub fn new(model: &[u8]) -> Result<Recommender, JsError> {
+        Ok(Recommender {
+            session: crate::model::browser::Session::new(model).map_err(js_err)?,
+            tune_started: None,
+        })
+    }
+
+    /// The extractor key descriptors must come from (compare with `analysisKey()`).
+    #[wasm_bindgen(js_name = analysisKey)]
+    pub fn model_analysis_key(&self) -> String {
+        self.session.model().config().analysis_key.clone()
+    }
+
+    /// Values per descriptor.
+    #[wasm_bindgen(js_name = descriptorLength)]
+    pub fn descriptor_length(&self) -> usize {
+        self.session.model().config().descriptor_names.len()
+    }
+
+    /// How the model was made (and fine-tuned), as an object.
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        to_js(self.session.model().info())
+    }
+
+    /// Replaces the library (`descriptors`: one descriptor after another); returns the number
+    /// of songs. A bad descriptor throws and the previous library stays.
+    #[wasm_bindgen(js_name = setLibrary)]
+    pub fn set_library(&mut self, descriptors: &[f32]) -> Result<usize, JsError> {
+        self.tune_started = None;
+        self.session.set_library(descriptors).map_err(js_err)
+    }
+
+    /// The `k` best unheard songs: `[{ item, score, prior, attention: number[] }]`, never one of
+    /// the history or of `exclude` (rows). Options: `{ k: 10, retrieve: 200 }`.
+    pub fn recommend(
+        &self,
+        history: JsValue,
+        exclude: Vec<u32>,
+        options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let history = history_from_js(history)?;
+        let opts: crate::model::browser::RankOptions = options_from_js("recommend", options)?;
+        let exclude = exclude.into_iter().map(|i| i as usize).collect();
+        to_js(
+            &self
+                .session
+                .recommend(&history, &exclude, &opts)
+                .map_err(js_err)?,
+        )
+    }
+
+    /// Starts fine-tuning on `history` with options `{ lr, batch, n_negatives, window,
+    /// max_steps, budget_ms, holdout, seed }` (all optional); returns the check before it
+    /// (mean reciprocal rank of the held-out last plays) or `null`.
+    #[wasm_bindgen(js_name = fineTuneStart)]
+    pub fn fine_tune_start(
+        &mut self,
+        history: JsValue,
+        options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let history = history_from_js(history)?;
+        let cfg: crate::model::browser::FineTuneConfig = options_from_js("fine-tuning", options)?;
+        let before = self
+            .session
+            .fine_tune_start(&history, cfg)
+            .map_err(js_err)?;
+        self.tune_started = Some(js_sys::Date::now());
+        to_js(&before)
+    }
+
+    /// Runs fine-tuning steps for about `slice_ms` (at least one), within the run's total time
+    /// budget; returns `{ steps: [{ step, loss }], done }`. When `done`, call `fineTuneFinish`.
+    #[wasm_bindgen(js_name = fineTuneRun)]
+    pub fn fine_tune_run(&mut self, slice_ms: f64) -> Result<JsValue, JsError> {
+        let started = self
+            .tune_started
+            .ok_or_else(|| JsError::new("no fine-tuning run has been started"))?;
+        let budget = self
+            .session
+            .fine_tune_budget_ms()
+            .ok_or_else(|| JsError::new("no fine-tuning run has been started"))?;
+        let slice_start = js_sys::Date::now();
+        let mut steps = Vec::new();
+        let mut done = false;
+        loop {
+            match self.session.fine_tune_step().map_err(js_err)? {
+                Some(r) => steps.push(r),
+                None => {
+                    done = true;
+                    break;
+                }
+            }
+            let now = js_sys::Date::now();
+            if now - started >= budget {
+                done = true;
+                break;
+            }
+            if now - slice_start >= slice_ms {
+                break;
+            }
+        }
+        #[derive(serde::Serialize)]
+        struct Run {
+            steps: Vec<crate::model::browser::StepReport>,
+            done: bool,
+        }
+        to_js(&Run { steps, done })
+    }
+
+    /// Ends the run: `{ steps, before, after, kept, rolled_back, held_out }`; the weights go back
+    /// to where the run started when a step failed or the check got worse.
+    #[wasm_bindgen(js_name = fineTuneFinish)]
+    pub fn fine_tune_finish(&mut self) -> Result<JsValue, JsError> {
+        self.tune_started = None;
+        to_js(&self.session.fine_tune_finish().map_err(js_err)?)
+    }
+
+    /// Abandons the running fine-tuning (Stop) and returns to the weights it started from.
+    #[wasm_bindgen(js_name = fineTuneCancel)]
+    pub fn fine_tune_cancel(&mut self) -> Result<(), JsError> {
+        self.tune_started = None;
+        self.session.fine_tune_cancel().map_err(js_err)
+    }
+
+    /// The current weights as a browser model file (to persist or export).
+    pub fn weights(&self) -> Result<Vec<u8>, JsError> {
+        self.session.weights().map_err(js_err)
+    }
+
+    /// Loads saved weights; a corrupt or foreign file throws and the current weights stay.
+    #[wasm_bindgen(js_name = loadWeights)]
+    pub fn load_weights(&mut self, bytes: &[u8]) -> Result<(), JsError> {
+        self.tune_started = None;
+        self.session.load_weights(bytes).map_err(js_err)
+    }
+
+    /// Back to the shipped weights.
+    pub fn reset(&mut self) -> Result<(), JsError> {
+        self.tune_started = None;
+        self.session.reset().map_err(js_err)
+    }
+}

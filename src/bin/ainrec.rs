@@ -150,6 +150,22 @@ enum Command {
         #[arg(long, default_value_t = 2022)]
         seed: u64,
     },
+    /// Build the page's model (models/browser.safetensors): the audio song encoder trained
+    /// contrastively on the CC audio corpus, and AINRNN initialised to the eq. 4 prior.
+    TrainBrowser {
+        /// The shared data folder (audio/catalog.csv and librosa/).
+        #[arg(long, default_value = "../shared/data")]
+        data: PathBuf,
+        /// The model file to write (replaced only when training succeeds).
+        #[arg(long, default_value = "models/browser.safetensors")]
+        out: PathBuf,
+        /// Descriptor set the encoder reads: mfcc, scattering, hfc_hpcp or all.
+        #[arg(long, default_value = "all")]
+        feature_set: String,
+        /// Seed of the initial weights and of every draw.
+        #[arg(long, default_value_t = 2022)]
+        seed: u64,
+    },
     /// Write the model card of a model file, with metrics copied from results.json.
     ModelCard {
         /// The model file.
@@ -161,6 +177,9 @@ enum Command {
         /// Where to write the card.
         #[arg(long, default_value = "models/MODEL_CARD.md")]
         out: PathBuf,
+        /// The browser model, whose section follows.
+        #[arg(long, default_value = "models/browser.safetensors")]
+        browser: PathBuf,
     },
     /// Serve a folder (the web page by default) with the headers the page needs.
     Serve {
@@ -449,13 +468,19 @@ fn cmd_audio_proxy(opts: &AudioProxyOptions) -> ExitCode {
     match result {
         Ok(table) => {
             for (set, m) in &table {
-                let f = |k: &str| m.get(k).map_or(f64::NAN, |v| v.mean);
-                eprintln!(
-                    "{set:>11}: same-track hit@1 {:.3}  MRR {:.3}  same-collection P@5 {:.3}",
-                    f("same_track_hit@1"),
-                    f("same_track_mrr"),
-                    f("same_collection_precision@5")
-                );
+                for method in ["knn", "encoder"] {
+                    let f = |k: &str| m.get(&format!("{method}.{k}")).map(|v| v.mean);
+                    if let (Some(hit), Some(mrr), Some(p5)) = (
+                        f("same_track_hit@1"),
+                        f("same_track_mrr"),
+                        f("same_collection_precision@5"),
+                    ) {
+                        eprintln!(
+                            "{set:>11} {method:>7}: same-track hit@1 {hit:.3}  MRR {mrr:.3}  \
+                             same-collection P@5 {p5:.3}"
+                        );
+                    }
+                }
             }
             ExitCode::SUCCESS
         }
@@ -602,16 +627,49 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::TrainBrowser {
+            data,
+            out,
+            feature_set,
+            seed,
+        } => {
+            let opts = ainrec::browser_run::BrowserTrainOptions {
+                data_dir: data,
+                out,
+                feature_set,
+                encoder: ainrec::model::contrastive::ContrastiveConfig {
+                    seed,
+                    ..Default::default()
+                },
+                command: command_line(),
+                ..Default::default()
+            };
+            match ainrec::browser_run::run_train_browser(&opts, &mut |msg| eprintln!("{msg}")) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::ModelCard {
             model,
             results,
             out,
+            browser,
         } => {
             let run = || -> ainrec::Result<()> {
                 let bytes = std::fs::read(&model).map_err(|e| ainrec::Error::io(&model, e))?;
                 let loaded = ainrec::model::model_file::load(&bytes)?;
                 let summary = ainrec::eval_run::read_summary(&results)?;
-                let md = ainrec::train_run::model_card(&loaded.info, Some(&summary));
+                let mut md = ainrec::train_run::model_card(&loaded.info, Some(&summary));
+                let b = std::fs::read(&browser).map_err(|e| ainrec::Error::io(&browser, e))?;
+                let bm = ainrec::model::browser::BrowserModel::from_bytes(&b)?;
+                md.push_str(&ainrec::browser_run::browser_card_section(
+                    &bm,
+                    b.len(),
+                    Some(&summary),
+                ));
                 std::fs::write(&out, md).map_err(|e| ainrec::Error::io(&out, e))
             };
             match run() {

@@ -25,6 +25,8 @@
 
 pub mod ainrnn;
 pub mod attention;
+pub mod browser;
+pub mod contrastive;
 pub mod fit;
 pub mod indrnn;
 pub mod lstm;

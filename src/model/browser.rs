@@ -1,0 +1,1223 @@
+//! The browser model: the audio song encoder (trained contrastively on the CC audio corpus,
+//! [`crate::model::contrastive`]) in front of an AINRNN whose ranking, before any fine-tuning,
+//! *is* the eq. 4 prior — play-count-weighted audio similarity to the history — and which
+//! fine-tuning on the visitor's own history moves from there.
+//!
+//! ```text
+//! e_c           = unit(g(descriptor_c))                      song embedding (frozen encoder)
+//! w_i           = ln(1 + plays_i) + like_bonus·liked_i − skip_penalty·ln(1 + skips_i)
+//! prior(c)      = Σ_i w_i ⟨e_c, e_i⟩ / Σ_i |w_i|             (eq. 4 with Similarity = cosine)
+//! score(c)      = exp(log_scale) · prior(c) + AINRNN(history, c)
+//! ```
+//!
+//! The AINRNN residual's output head starts at exactly zero, so the untrained ranking equals the
+//! prior (exp(log_scale) > 0 only scales it), and every fine-tuning step moves the residual from
+//! there (the head's gradient is non-zero from the first step, and through it the rest of the
+//! network learns). Its target attention starts as "sounds like": the query and key projections
+//! read the song embeddings (`W_q = a·I`, `W_k = [I 0 …]`), so before fine-tuning the attention
+//! weights shown as "because you played …" are a softmax of cosine similarity (temperature
+//! [`ATTENTION_TEMPERATURE`]) plus the learnable play-count bias.
+//!
+//! Why a prior at all: no real data joins listeners to audio (`shared/data/README.md`), so
+//! nothing can train the network "on users" before a visitor arrives; the prior is the honest
+//! thing to start from, and fine-tuning on the visitor's history is where the network earns its
+//! place — measured by the before/after check on their last plays, and rolled back when worse.
+//!
+//! Ranking is two-stage: stage 1 scores every candidate by a dot product with one user vector
+//! (the prior's `Σ w_i e_i / Σ|w_i|` plus the residual's pooled user vector), stage 2 rescores the
+//! best [`RankOptions::retrieve`] with full attention. Before fine-tuning stage 1 is exact.
+
+use std::collections::{HashMap, HashSet};
+
+use candle_core::{Device, Tensor, Var};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::data::rng::{derive_seed, hash_str, Rng};
+use crate::error::{Error, Result};
+use crate::model::ainrnn::{self, Ainrnn, Batch};
+use crate::model::contrastive::{audio_embedding, AXES};
+use crate::model::portrait::{self, PortraitBatch};
+use crate::model::song_encoder::{self, SongEncoder};
+use crate::model::{
+    from_safetensors, named_vars, safetensors_metadata, seeded_var_builder, to_safetensors,
+};
+
+/// Version of the browser model file layout.
+pub const BROWSER_FORMAT_VERSION: u32 = 1;
+/// Metadata key of [`BROWSER_FORMAT_VERSION`].
+pub const META_FORMAT: &str = "ainrec.browser.format_version";
+/// Metadata key of the [`BrowserConfig`] JSON.
+pub const META_CONFIG: &str = "ainrec.browser.config";
+/// Metadata key of the free-form JSON describing how the file was made.
+pub const META_INFO: &str = "ainrec.browser.info";
+/// Temperature of the initial "sounds like" attention.
+pub const ATTENTION_TEMPERATURE: f64 = 0.1;
+const LOG_SCALE: &str = "prior.log_scale";
+/// Initial prior scale: exp(ln 10) = 10, so prior differences of 0.1 are one logit apart.
+const INITIAL_LOG_SCALE: f64 = std::f64::consts::LN_10;
+
+/// How history events weigh in the prior.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PriorConfig {
+    /// Added to a liked item's weight (a like counts as `e − 1` extra plays at 1 play).
+    pub like_bonus: f32,
+    /// Multiplies `ln(1 + skips)`, subtracted from the weight.
+    pub skip_penalty: f32,
+}
+
+impl Default for PriorConfig {
+    fn default() -> Self {
+        PriorConfig {
+            like_bonus: 1.0,
+            skip_penalty: 1.0,
+        }
+    }
+}
+
+/// Everything needed to rebuild a browser model from its file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BrowserConfig {
+    /// The audio encoder's MLP (its `input_dim` is `columns.len()`).
+    pub encoder: song_encoder::Config,
+    /// Principal axes beside the MLP's output (the embedding has `pca_dim + output_dim` values;
+    /// see [`crate::model::contrastive`]).
+    pub pca_dim: usize,
+    /// The feature set the encoder reads (`mfcc`, `scattering`, `hfc_hpcp`, `all`).
+    pub feature_set: String,
+    /// Names of the full descriptor the page computes, in order.
+    pub descriptor_names: Vec<String>,
+    /// The descriptor columns the encoder reads.
+    pub columns: Vec<usize>,
+    /// The extractor's cache key the descriptors must come from (`analysisKey` in the page).
+    pub analysis_key: String,
+    /// The AINRNN residual.
+    pub ainrnn: ainrnn::Config,
+    /// The prior's event weights.
+    pub prior: PriorConfig,
+}
+
+/// One step of a history, as the browser model reads it: the song (a row of the embedding
+/// table the caller passes) and what the visitor did with it.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Step {
+    /// Row in the embedding table.
+    pub item: usize,
+    /// Plays.
+    pub plays: f32,
+    /// Liked.
+    pub liked: bool,
+    /// Skips.
+    pub skips: f32,
+}
+
+impl Step {
+    /// True when the visitor mostly skipped it (a negative, never a positive, in fine-tuning).
+    pub fn is_skip(&self) -> bool {
+        !self.liked && self.skips > self.plays
+    }
+}
+
+/// The prior weight of each step (see the module docs). When every weight is 0 (e.g. items
+/// added without plays) each counts 1: a history still says "songs like these".
+pub fn prior_weights(history: &[Step], cfg: &PriorConfig) -> Vec<f32> {
+    let w: Vec<f32> = history
+        .iter()
+        .map(|s| {
+            s.plays.max(0.0).ln_1p() + if s.liked { cfg.like_bonus } else { 0.0 }
+                - cfg.skip_penalty * s.skips.max(0.0).ln_1p()
+        })
+        .collect();
+    if w.iter().all(|v| *v == 0.0) {
+        vec![1.0; w.len()]
+    } else {
+        w
+    }
+}
+
+/// The prior's user vector `Σ w_i e_i / Σ |w_i|` over embeddings `table (N, d)`.
+pub fn prior_user(table: &Tensor, history: &[Step], cfg: &PriorConfig) -> Result<Tensor> {
+    let d = table.dim(1)?;
+    if history.is_empty() {
+        return Ok(Tensor::zeros(d, candle_core::DType::F32, table.device())?);
+    }
+    let w = prior_weights(history, cfg);
+    let norm: f32 = w.iter().map(|v| v.abs()).sum();
+    let w: Vec<f32> = w.iter().map(|v| v / norm).collect();
+    let idx: Vec<u32> = history.iter().map(|s| s.item as u32).collect();
+    let rows = table.index_select(&Tensor::from_vec(idx, history.len(), table.device())?, 0)?;
+    Ok(Tensor::from_vec(w, (1, history.len()), table.device())?
+        .matmul(&rows)?
+        .squeeze(0)?)
+}
+
+/// One recommended song.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ranked {
+    /// Row in the embedding table.
+    pub item: usize,
+    /// The model's score (higher first).
+    pub score: f32,
+    /// The prior's part of it, `prior(c)` (before scaling).
+    pub prior: f32,
+    /// Attention weights over the history steps used (the last `max_len`), oldest first; they
+    /// sum to 1.
+    pub attention: Vec<f32>,
+}
+
+/// What [`BrowserModel::score`] returns, one entry per candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    /// `exp(log_scale) · prior + residual`.
+    pub scores: Vec<f32>,
+    /// The eq. 4 prior.
+    pub prior: Vec<f32>,
+    /// Attention weights over the history steps used (empty for an empty history).
+    pub attention: Vec<Vec<f32>>,
+}
+
+/// Options of [`BrowserModel::rank`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RankOptions {
+    /// How many to return.
+    pub k: usize,
+    /// Candidates rescored with full attention after stage 1.
+    pub retrieve: usize,
+}
+
+impl Default for RankOptions {
+    fn default() -> Self {
+        RankOptions {
+            k: 10,
+            retrieve: 200,
+        }
+    }
+}
+
+/// The browser model (see the module docs).
+pub struct BrowserModel {
+    varmap: VarMap,
+    encoder: SongEncoder,
+    axes: Option<Tensor>,
+    net: Ainrnn,
+    log_scale: Tensor,
+    cfg: BrowserConfig,
+    info: Value,
+    device: Device,
+}
+
+impl BrowserModel {
+    /// A new model around a trained audio encoder (`encoder_vars`: its `song.*` variables, from
+    /// [`crate::model::contrastive::AudioEncoder::varmap`]). The residual is initialised as the
+    /// module docs say, from `seed`.
+    pub fn new(cfg: BrowserConfig, encoder_vars: &VarMap, seed: u64, info: Value) -> Result<Self> {
+        validate(&cfg)?;
+        let device = Device::Cpu;
+        let varmap = VarMap::new();
+        let vb = seeded_var_builder(&varmap, seed, &device);
+        let encoder = SongEncoder::new(cfg.encoder, vb.pp("song"))?;
+        let axes = axes_var(&cfg, &vb)?;
+        let net = Ainrnn::new(cfg.ainrnn.clone(), vb.pp("ainrnn"))?;
+        let log_scale =
+            vb.get_with_hints(1, LOG_SCALE, candle_nn::Init::Const(INITIAL_LOG_SCALE))?;
+        let source: HashMap<String, Var> = named_vars(encoder_vars).into_iter().collect();
+        for (name, var) in named_vars(&varmap) {
+            if name.starts_with("song.") {
+                let src = source.get(&name).ok_or_else(|| {
+                    Error::Model(format!("the audio encoder has no variable {name}"))
+                })?;
+                var.set(src.as_tensor())?;
+            }
+        }
+        let model = BrowserModel {
+            varmap,
+            encoder,
+            axes,
+            net,
+            log_scale,
+            cfg,
+            info,
+            device,
+        };
+        model.init_residual()?;
+        Ok(model)
+    }
+
+    /// Head = 0 (so the residual scores 0), attention = cosine similarity of the song embeddings.
+    fn init_residual(&self) -> Result<()> {
+        let c = &self.cfg.ainrnn;
+        let (d, a, s) = (c.item_dim, c.att_dim, c.state_dim());
+        let gain = (a as f64).sqrt() / ATTENTION_TEMPERATURE;
+        let mut q = vec![0f32; a * d];
+        let mut k = vec![0f32; a * s];
+        for i in 0..a.min(d) {
+            q[i * d + i] = gain as f32;
+            k[i * s + i] = 1.0;
+        }
+        let vars: HashMap<String, Var> = named_vars(&self.varmap).into_iter().collect();
+        let set = |name: &str, t: Tensor| -> Result<()> {
+            vars.get(name)
+                .ok_or_else(|| Error::Model(format!("browser model has no variable {name}")))?
+                .set(&t)?;
+            Ok(())
+        };
+        let dev = &self.device;
+        set(
+            "ainrnn.attention.query.weight",
+            Tensor::from_vec(q, (a, d), dev)?,
+        )?;
+        set(
+            "ainrnn.attention.key.weight",
+            Tensor::from_vec(k, (a, s), dev)?,
+        )?;
+        let head = vars
+            .get("ainrnn.head.weight")
+            .ok_or_else(|| Error::Model("browser model has no head".into()))?;
+        set("ainrnn.head.weight", head.as_tensor().zeros_like()?)?;
+        set(
+            "ainrnn.head.bias",
+            Tensor::zeros(d, candle_core::DType::F32, dev)?,
+        )?;
+        Ok(())
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &BrowserConfig {
+        &self.cfg
+    }
+
+    /// How the file was made (and fine-tuned).
+    pub fn info(&self) -> &Value {
+        &self.info
+    }
+
+    /// Unit-length song embeddings `(n, item_dim)` of full descriptors (each of
+    /// `descriptor_names.len()` values; the encoder reads its columns). A row that is not finite
+    /// or of the wrong length is an error naming the row.
+    pub fn embed(&self, descriptors: &[Vec<f32>]) -> Result<Tensor> {
+        let want = self.cfg.descriptor_names.len();
+        let mut flat = Vec::with_capacity(descriptors.len() * self.cfg.columns.len());
+        for (i, r) in descriptors.iter().enumerate() {
+            if r.len() != want {
+                return Err(Error::invalid(
+                    format!("descriptor {i}"),
+                    format!("{want} values ({})", self.cfg.analysis_key),
+                    r.len(),
+                ));
+            }
+            if r.iter().any(|v| !v.is_finite()) {
+                return Err(Error::invalid(
+                    format!("descriptor {i}"),
+                    "finite values",
+                    "NaN or infinity",
+                ));
+            }
+            flat.extend(self.cfg.columns.iter().map(|&c| r[c]));
+        }
+        let n = descriptors.len();
+        if n == 0 {
+            return Ok(Tensor::zeros(
+                (0, self.cfg.ainrnn.item_dim),
+                candle_core::DType::F32,
+                &self.device,
+            )?);
+        }
+        let x = Tensor::from_vec(flat, (n, self.cfg.columns.len()), &self.device)?;
+        // In blocks, so the hidden layer never holds a whole large library at once.
+        let mut parts = Vec::new();
+        for start in (0..n).step_by(4096) {
+            let len = 4096.min(n - start);
+            parts.push(audio_embedding(
+                &self.encoder,
+                self.axes.as_ref(),
+                &x.narrow(0, start, len)?,
+            )?);
+        }
+        Ok(Tensor::cat(&parts, 0)?)
+    }
+
+    /// The eq. 4 prior of every row of `table (N, d)` for `history`: `(N,)`.
+    pub fn prior_scores(&self, table: &Tensor, history: &[Step]) -> Result<Vec<f32>> {
+        let u = prior_user(table, history, &self.cfg.prior)?;
+        Ok(table.matmul(&u.unsqueeze(1)?)?.squeeze(1)?.to_vec1()?)
+    }
+
+    fn scale(&self) -> Result<f32> {
+        Ok(self.log_scale.exp()?.to_vec1::<f32>()?[0])
+    }
+
+    /// The last `max_len` steps as network inputs `(1, T, d)`, `(1, T)`, `(1, T)`.
+    fn prepare(&self, table: &Tensor, history: &[Step]) -> Result<(Tensor, Tensor, Tensor)> {
+        let recent = &history[history.len().saturating_sub(self.cfg.ainrnn.max_len)..];
+        let t = recent.len();
+        let idx: Vec<u32> = recent.iter().map(|s| s.item as u32).collect();
+        let h = table
+            .index_select(&Tensor::from_vec(idx, t, &self.device)?, 0)?
+            .unsqueeze(0)?;
+        let plays: Vec<f32> = recent.iter().map(|s| s.plays.max(0.0)).collect();
+        Ok((
+            h,
+            Tensor::from_vec(plays, (1, t), &self.device)?,
+            Tensor::ones((1, t), candle_core::DType::F32, &self.device)?,
+        ))
+    }
+
+    fn empty_portrait(&self, n: usize) -> Result<PortraitBatch> {
+        let none: Vec<Option<&crate::data::history::Portrait>> = vec![None; n];
+        Ok(PortraitBatch::new(&none, &self.cfg.ainrnn.portrait, &self.device)?.0)
+    }
+
+    /// Full scores (prior + residual), priors and attention weights `(C, T)` of `candidates`
+    /// (rows of `table`) for `history`.
+    pub fn score(&self, table: &Tensor, history: &[Step], candidates: &[usize]) -> Result<Scored> {
+        check_rows(
+            table,
+            history
+                .iter()
+                .map(|s| s.item)
+                .chain(candidates.iter().copied()),
+        )?;
+        if history.is_empty() || candidates.is_empty() {
+            return Ok(Scored {
+                scores: vec![0.0; candidates.len()],
+                prior: vec![0.0; candidates.len()],
+                attention: vec![],
+            });
+        }
+        let idx: Vec<u32> = candidates.iter().map(|&i| i as u32).collect();
+        let cands =
+            table.index_select(&Tensor::from_vec(idx, candidates.len(), &self.device)?, 0)?;
+        let prior: Vec<f32> = cands
+            .matmul(&prior_user(table, history, &self.cfg.prior)?.unsqueeze(1)?)?
+            .squeeze(1)?
+            .to_vec1()?;
+        let (h, plays, mask) = self.prepare(table, history)?;
+        let portrait = self.empty_portrait(1)?;
+        let out = self.net.forward(
+            &Batch {
+                history: &h,
+                plays: &plays,
+                mask: &mask,
+                portrait: &portrait,
+                candidates: &cands,
+            },
+            None,
+        )?;
+        let residual: Vec<f32> = out.scores.squeeze(0)?.to_vec1()?;
+        let attention: Vec<Vec<f32>> = match out.attention {
+            Some(a) => a.squeeze(0)?.to_vec2()?,
+            None => vec![],
+        };
+        let s = self.scale()?;
+        let scores = prior
+            .iter()
+            .zip(&residual)
+            .map(|(p, r)| s * p + r)
+            .collect();
+        Ok(Scored {
+            scores,
+            prior,
+            attention,
+        })
+    }
+
+    /// Stage-1 scores of every row of `table`: a dot product with the prior's user vector
+    /// (scaled) plus the residual's pooled user vector. Equal to the full scores before
+    /// fine-tuning.
+    pub fn stage1_scores(&self, table: &Tensor, history: &[Step]) -> Result<Vec<f32>> {
+        let n = table.dim(0)?;
+        if history.is_empty() {
+            return Ok(vec![0.0; n]);
+        }
+        check_rows(table, history.iter().map(|s| s.item))?;
+        let u =
+            prior_user(table, history, &self.cfg.prior)?.affine(f64::from(self.scale()?), 0.0)?;
+        let (h, plays, mask) = self.prepare(table, history)?;
+        let pooled = self
+            .net
+            .pooled_user(&h, &plays, &mask, &self.empty_portrait(1)?)?
+            .squeeze(0)?
+            .affine(1.0 / (self.cfg.ainrnn.item_dim as f64).sqrt(), 0.0)?;
+        let user = (u + pooled)?;
+        Ok(table.matmul(&user.unsqueeze(1)?)?.squeeze(1)?.to_vec1()?)
+    }
+
+    /// The `opts.k` best rows of `table` for `history`, never one in `exclude` or in the
+    /// history, each with its score, prior and attention weights (two-stage, see module docs).
+    pub fn rank(
+        &self,
+        table: &Tensor,
+        history: &[Step],
+        exclude: &HashSet<usize>,
+        opts: &RankOptions,
+    ) -> Result<Vec<Ranked>> {
+        let stage1 = self.stage1_scores(table, history)?;
+        let heard: HashSet<usize> = history.iter().map(|s| s.item).collect();
+        let mut order: Vec<usize> = (0..stage1.len())
+            .filter(|i| !heard.contains(i) && !exclude.contains(i))
+            .collect();
+        order.sort_by(|&a, &b| stage1[b].total_cmp(&stage1[a]).then(a.cmp(&b)));
+        order.truncate(opts.retrieve.max(opts.k));
+        if history.is_empty() {
+            order.truncate(opts.k);
+            return Ok(order
+                .into_iter()
+                .map(|item| Ranked {
+                    item,
+                    score: 0.0,
+                    prior: 0.0,
+                    attention: vec![],
+                })
+                .collect());
+        }
+        let Scored {
+            scores,
+            prior,
+            attention,
+        } = self.score(table, history, &order)?;
+        let mut ranked: Vec<Ranked> = order
+            .iter()
+            .enumerate()
+            .map(|(j, &item)| Ranked {
+                item,
+                score: scores[j],
+                prior: prior[j],
+                attention: attention.get(j).cloned().unwrap_or_default(),
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
+        ranked.truncate(opts.k);
+        Ok(ranked)
+    }
+
+    /// The weights as safetensors bytes with the configuration and `info` in the metadata.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut meta = HashMap::new();
+        meta.insert(META_FORMAT.into(), BROWSER_FORMAT_VERSION.to_string());
+        meta.insert(META_CONFIG.into(), serde_json::to_string(&self.cfg)?);
+        meta.insert(META_INFO.into(), serde_json::to_string(&self.info)?);
+        to_safetensors(&self.varmap, meta)
+    }
+
+    /// Reads a browser model file. Anything missing, mis-shaped, of another version or not
+    /// finite is an error naming what is wrong; nothing is half-loaded.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let meta = safetensors_metadata(bytes)?;
+        let version = meta.get(META_FORMAT).map(String::as_str).unwrap_or("none");
+        if version != BROWSER_FORMAT_VERSION.to_string() {
+            return Err(Error::Model(format!(
+                "not a browser model of this build: format version {version}, this build reads \
+                 version {BROWSER_FORMAT_VERSION}"
+            )));
+        }
+        let cfg: BrowserConfig = serde_json::from_str(
+            meta.get(META_CONFIG)
+                .ok_or_else(|| Error::Model(format!("browser model has no {META_CONFIG}")))?,
+        )
+        .map_err(|e| Error::Model(format!("browser model configuration is unreadable: {e}")))?;
+        validate(&cfg)?;
+        let info: Value = meta
+            .get(META_INFO)
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or(Value::Null);
+        let device = Device::Cpu;
+        let (varmap, vb) = from_safetensors(bytes, &device)?;
+        for (name, var) in named_vars(&varmap) {
+            let bad = var
+                .as_tensor()
+                .flatten_all()?
+                .to_vec1::<f32>()?
+                .iter()
+                .any(|v| !v.is_finite());
+            if bad {
+                return Err(Error::Model(format!(
+                    "browser model variable {name} holds NaN or infinite values"
+                )));
+            }
+        }
+        let encoder = SongEncoder::new(cfg.encoder, vb.pp("song"))?;
+        let axes = axes_var(&cfg, &vb)?;
+        let net = Ainrnn::new(cfg.ainrnn.clone(), vb.pp("ainrnn"))?;
+        let log_scale = vb.get(1, LOG_SCALE)?;
+        let expected = named_vars(&varmap).len();
+        let model = BrowserModel {
+            varmap,
+            encoder,
+            axes,
+            net,
+            log_scale,
+            cfg,
+            info,
+            device,
+        };
+        // Every stored tensor must be one the model reads: a file with extra tensors is not
+        // the model its configuration describes.
+        let used = trainable_names(&model.varmap).len() + buffer_count(&model.varmap);
+        if used != expected {
+            return Err(Error::Model(format!(
+                "browser model file has {expected} tensors, the model reads {used}"
+            )));
+        }
+        Ok(model)
+    }
+
+    /// Loads the weights of `bytes` (a file of the same configuration) into this model in
+    /// place; on any error nothing changes.
+    pub fn restore(&self, bytes: &[u8]) -> Result<()> {
+        let other = BrowserModel::from_bytes(bytes)?;
+        if other.cfg != self.cfg {
+            return Err(Error::Model(
+                "these weights belong to a browser model of another configuration".into(),
+            ));
+        }
+        let src: HashMap<String, Var> = named_vars(&other.varmap).into_iter().collect();
+        let mine = named_vars(&self.varmap);
+        if mine
+            .iter()
+            .any(|(n, v)| src.get(n).is_none_or(|s| s.shape() != v.shape()))
+        {
+            return Err(Error::Model(
+                "weights do not match the model's variables".into(),
+            ));
+        }
+        for (name, var) in mine {
+            var.set(src[&name].as_tensor())?;
+        }
+        Ok(())
+    }
+
+    /// Sets the `info` metadata (e.g. after fine-tuning).
+    pub fn set_info(&mut self, info: Value) {
+        self.info = info;
+    }
+}
+
+fn axes_var(cfg: &BrowserConfig, vb: &candle_nn::VarBuilder) -> Result<Option<Tensor>> {
+    if cfg.pca_dim == 0 {
+        return Ok(None);
+    }
+    Ok(Some(vb.pp("song").get_with_hints(
+        (cfg.pca_dim, cfg.encoder.input_dim),
+        AXES,
+        candle_nn::Init::Const(0.0),
+    )?))
+}
+
+fn trainable_names(varmap: &VarMap) -> Vec<String> {
+    named_vars(varmap)
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| n.starts_with("ainrnn.") || n == LOG_SCALE || n.starts_with("song."))
+        .filter(|n| !n.contains(crate::model::BUFFER_MARK))
+        .collect()
+}
+
+fn buffer_count(varmap: &VarMap) -> usize {
+    named_vars(varmap)
+        .iter()
+        .filter(|(n, _)| n.contains(crate::model::BUFFER_MARK))
+        .count()
+}
+
+fn check_rows(table: &Tensor, rows: impl Iterator<Item = usize>) -> Result<()> {
+    let n = table.dim(0)?;
+    for r in rows {
+        if r >= n {
+            return Err(Error::invalid(
+                "song index",
+                format!("< {n} (songs known)"),
+                r,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate(cfg: &BrowserConfig) -> Result<()> {
+    let bad = |what: &str, expected: String, found: String| {
+        Err(Error::invalid(
+            format!("browser model {what}"),
+            expected,
+            found,
+        ))
+    };
+    if cfg.columns.len() != cfg.encoder.input_dim {
+        return bad(
+            "columns",
+            format!("{} (the encoder's input)", cfg.encoder.input_dim),
+            cfg.columns.len().to_string(),
+        );
+    }
+    if let Some(c) = cfg
+        .columns
+        .iter()
+        .find(|&&c| c >= cfg.descriptor_names.len())
+    {
+        return bad(
+            "column",
+            format!("< {}", cfg.descriptor_names.len()),
+            c.to_string(),
+        );
+    }
+    if cfg.encoder.output_dim + cfg.pca_dim != cfg.ainrnn.item_dim || cfg.encoder.n_ids != 0 {
+        return bad(
+            "encoder",
+            format!(
+                "output + principal axes = {}, no id embeddings",
+                cfg.ainrnn.item_dim
+            ),
+            format!("{:?}", cfg.encoder),
+        );
+    }
+    if !cfg.ainrnn.attention || cfg.ainrnn.readout != ainrnn::Readout::All {
+        return bad(
+            "network",
+            "attention on, readout all".into(),
+            format!("{:?}", cfg.ainrnn),
+        );
+    }
+    Ok(())
+}
+
+/// The residual network of the shipped browser model: the paper's architecture (5 dense IndRNN
+/// layers, target attention, portrait), narrower so that fine-tuning fits in seconds in a tab.
+pub fn default_network(item_dim: usize) -> ainrnn::Config {
+    ainrnn::Config {
+        item_dim,
+        hidden_dim: 32,
+        n_layers: 5,
+        cell: ainrnn::CellKind::IndRnn,
+        attention: true,
+        connections: ainrnn::Connections::Dense,
+        dropout: 0.1,
+        max_len: 50,
+        att_dim: item_dim,
+        portrait: portrait::Config {
+            dim: 4,
+            genres: vec![],
+        },
+        layer_norm: true,
+        readout: ainrnn::Readout::All,
+    }
+}
+
+// ------------------------------------------------------------------------ fine-tuning
+
+/// Fine-tuning options (explicit defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FineTuneConfig {
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Examples (cut points of the history) per step.
+    pub batch: usize,
+    /// Negatives per step, drawn from the visitor's unheard library (and their skips).
+    pub n_negatives: usize,
+    /// Longest history window per example.
+    pub window: usize,
+    /// Most steps.
+    pub max_steps: usize,
+    /// Time budget in milliseconds (the caller's clock).
+    pub budget_ms: f64,
+    /// The last plays held out for the before/after check (none below 10 history items).
+    pub holdout: usize,
+    /// Seed of every draw.
+    pub seed: u64,
+}
+
+impl Default for FineTuneConfig {
+    fn default() -> Self {
+        FineTuneConfig {
+            lr: 1e-3,
+            batch: 16,
+            n_negatives: 32,
+            window: 30,
+            max_steps: 80,
+            budget_ms: 2500.0,
+            holdout: 5,
+            seed: 2022,
+        }
+    }
+}
+
+/// One fine-tuning step's report.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StepReport {
+    /// 1-based step.
+    pub step: usize,
+    /// Mean sampled-softmax loss of the step's batch.
+    pub loss: f32,
+}
+
+/// The before/after check and how the run ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FineTuneOutcome {
+    /// Steps run.
+    pub steps: usize,
+    /// Mean reciprocal rank of the held-out last plays before fine-tuning (`None` without a
+    /// held-out part).
+    pub before: Option<f64>,
+    /// The same after fine-tuning.
+    pub after: Option<f64>,
+    /// True when the fine-tuned weights were kept; false when rolled back.
+    pub kept: bool,
+    /// Why the weights were rolled back, if they were.
+    pub rolled_back: Option<String>,
+    /// The held-out history items (rows of the table).
+    pub held_out: Vec<usize>,
+}
+
+/// A fine-tuning run on one visitor's history over their library `table (N, d)`.
+///
+/// Next-play prediction: an example is a cut point `t` of the (training part of the) history;
+/// its input is the window before `t`, its positive the item at `t` (never a skipped one), its
+/// negatives items of the library the visitor has not heard plus the ones they skipped. The
+/// last [`FineTuneConfig::holdout`] items are held out: [`FineTuner::finish`] compares their
+/// reciprocal ranks before and after and rolls back when worse. A step whose loss or weights
+/// are not finite rolls back to the weights before it and ends the run.
+pub struct FineTuner {
+    cfg: FineTuneConfig,
+    table: Tensor,
+    train: Vec<Step>,
+    held_out: Vec<usize>,
+    cut_points: Vec<usize>,
+    negative_pool: Vec<usize>,
+    opt: AdamW,
+    rng: Rng,
+    initial: Vec<u8>,
+    before: Option<f64>,
+    steps: usize,
+    failure: Option<String>,
+}
+
+impl FineTuner {
+    /// Prepares a run; the model is not changed until [`FineTuner::step`].
+    pub fn new(
+        model: &BrowserModel,
+        table: Tensor,
+        history: &[Step],
+        cfg: FineTuneConfig,
+    ) -> Result<Self> {
+        check_rows(&table, history.iter().map(|s| s.item))?;
+        if !(cfg.lr.is_finite() && cfg.lr > 0.0) || cfg.batch == 0 || cfg.n_negatives == 0 {
+            return Err(Error::invalid(
+                "fine-tuning options",
+                "lr > 0, batch > 0, n_negatives > 0",
+                format!("{cfg:?}"),
+            ));
+        }
+        let n = table.dim(0)?;
+        let holdout = if history.len() >= 10 {
+            cfg.holdout.min(history.len() / 4)
+        } else {
+            0
+        };
+        let (train, held) = history.split_at(history.len() - holdout);
+        let held_out: Vec<usize> = held
+            .iter()
+            .filter(|s| !s.is_skip())
+            .map(|s| s.item)
+            .collect();
+        let cut_points: Vec<usize> = (1..train.len()).filter(|&t| !train[t].is_skip()).collect();
+        if cut_points.is_empty() {
+            return Err(Error::invalid(
+                "history to learn from",
+                "at least two songs, the later one not skipped",
+                format!("{} songs", train.len()),
+            ));
+        }
+        let heard: HashSet<usize> = train.iter().map(|s| s.item).collect();
+        let mut negative_pool: Vec<usize> = (0..n).filter(|i| !heard.contains(i)).collect();
+        negative_pool.extend(train.iter().filter(|s| s.is_skip()).map(|s| s.item));
+        if negative_pool.is_empty() {
+            return Err(Error::invalid(
+                "library to draw negatives from",
+                "at least one song not in the history",
+                "none",
+            ));
+        }
+        let vars: Vec<Var> = named_vars(&model.varmap)
+            .into_iter()
+            .filter(|(n, _)| n.starts_with("ainrnn.") || n == LOG_SCALE)
+            .map(|(_, v)| v)
+            .collect();
+        let opt = AdamW::new(
+            vars,
+            ParamsAdamW {
+                lr: cfg.lr,
+                weight_decay: 0.0,
+                ..Default::default()
+            },
+        )?;
+        let mut tuner = FineTuner {
+            cfg,
+            table,
+            train: train.to_vec(),
+            held_out,
+            cut_points,
+            negative_pool,
+            opt,
+            rng: Rng::new(derive_seed(cfg.seed, &[hash_str("fine-tune")])),
+            initial: model.to_bytes()?,
+            before: None,
+            steps: 0,
+            failure: None,
+        };
+        tuner.before = tuner.check(model)?;
+        Ok(tuner)
+    }
+
+    /// The options.
+    pub fn config(&self) -> &FineTuneConfig {
+        &self.cfg
+    }
+
+    /// Steps run so far.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// True when no further step should run (step limit reached or a step failed).
+    pub fn done(&self) -> bool {
+        self.steps >= self.cfg.max_steps || self.failure.is_some()
+    }
+
+    /// Mean reciprocal rank of the held-out items among every library song not in the training
+    /// part of the history (the held-out ones included), with the model's full scores.
+    pub fn check(&self, model: &BrowserModel) -> Result<Option<f64>> {
+        if self.held_out.is_empty() {
+            return Ok(None);
+        }
+        let heard: HashSet<usize> = self.train.iter().map(|s| s.item).collect();
+        let candidates: Vec<usize> = (0..self.table.dim(0)?)
+            .filter(|i| !heard.contains(i))
+            .collect();
+        let scored = model.score(&self.table, &self.train, &candidates)?;
+        Ok(Some(mean_reciprocal_rank(
+            &candidates,
+            &scored.scores,
+            &self.held_out,
+        )))
+    }
+
+    /// One optimiser step. On a non-finite loss or weights the model goes back to the weights
+    /// before this step and the run is over ([`FineTuner::done`]); the report still comes back.
+    pub fn step(&mut self, model: &BrowserModel) -> Result<StepReport> {
+        if self.done() {
+            return Err(Error::Model("the fine-tuning run is over".into()));
+        }
+        let before = model.to_bytes()?;
+        let loss = self.loss(model)?;
+        let l = loss.to_scalar::<f32>()?;
+        self.steps += 1;
+        if !l.is_finite() {
+            self.failure = Some(format!("the loss was not finite at step {}", self.steps));
+            model.restore(&before)?;
+            return Ok(StepReport {
+                step: self.steps,
+                loss: l,
+            });
+        }
+        self.opt.backward_step(&loss)?;
+        model.net.clip_recurrent()?;
+        let finite = named_vars(&model.varmap).iter().all(|(_, v)| {
+            v.as_tensor()
+                .flatten_all()
+                .and_then(|t| t.to_vec1::<f32>())
+                .is_ok_and(|x| x.iter().all(|v| v.is_finite()))
+        });
+        if !finite {
+            self.failure = Some(format!(
+                "the weights were not finite after step {}",
+                self.steps
+            ));
+            model.restore(&before)?;
+        }
+        Ok(StepReport {
+            step: self.steps,
+            loss: l,
+        })
+    }
+
+    fn loss(&mut self, model: &BrowserModel) -> Result<Tensor> {
+        let dev = &model.device;
+        let b = self.cfg.batch.min(self.cut_points.len());
+        let picks = self.rng.sample_indices(self.cut_points.len(), b)?;
+        let n_neg = self.cfg.n_negatives.min(self.negative_pool.len());
+        let negs: Vec<usize> = self
+            .rng
+            .sample_indices(self.negative_pool.len(), n_neg)?
+            .into_iter()
+            .map(|i| self.negative_pool[i])
+            .collect();
+        let win = self.cfg.window.min(model.cfg.ainrnn.max_len).max(1);
+        let t_max = picks
+            .iter()
+            .map(|&p| self.cut_points[p].min(win))
+            .max()
+            .unwrap_or(1);
+        let d = model.cfg.ainrnn.item_dim;
+        let c = 1 + n_neg;
+        let (mut hist, mut plays, mut mask) = (
+            vec![0u32; b * t_max],
+            vec![0f32; b * t_max],
+            vec![0f32; b * t_max],
+        );
+        let mut cands = Vec::with_capacity(b * c);
+        let mut users = Vec::with_capacity(b * d);
+        for (i, &p) in picks.iter().enumerate() {
+            let t = self.cut_points[p];
+            let window = &self.train[t.saturating_sub(win)..t];
+            for (s, step) in window.iter().enumerate() {
+                hist[i * t_max + s] = step.item as u32;
+                plays[i * t_max + s] = step.plays.max(0.0);
+                mask[i * t_max + s] = 1.0;
+            }
+            cands.push(self.train[t].item as u32);
+            cands.extend(negs.iter().map(|&j| j as u32));
+            users.extend(prior_user(&self.table, window, &model.cfg.prior)?.to_vec1::<f32>()?);
+        }
+        let gather = |rows: Vec<u32>, shape: (usize, usize, usize)| -> Result<Tensor> {
+            let n = rows.len();
+            Ok(self
+                .table
+                .index_select(&Tensor::from_vec(rows, n, dev)?, 0)?
+                .reshape(shape)?)
+        };
+        let history = gather(hist, (b, t_max, d))?;
+        let candidates = gather(cands, (b, c, d))?;
+        let users = Tensor::from_vec(users, (b, d, 1), dev)?;
+        let prior = candidates.matmul(&users)?.squeeze(2)?; // (B, C), constant
+        let plays = Tensor::from_vec(plays, (b, t_max), dev)?;
+        let mask = Tensor::from_vec(mask, (b, t_max), dev)?;
+        let portrait = model.empty_portrait(b)?;
+        let mut dropout = Rng::new(self.rng.next_u64());
+        let out = model.net.forward(
+            &Batch {
+                history: &history,
+                plays: &plays,
+                mask: &mask,
+                portrait: &portrait,
+                candidates: &candidates,
+            },
+            Some(&mut dropout),
+        )?;
+        let scores = (prior.broadcast_mul(&model.log_scale.exp()?)? + out.scores)?;
+        let target = Tensor::zeros(b, candle_core::DType::U32, dev)?;
+        Ok(candle_nn::loss::cross_entropy(&scores, &target)?)
+    }
+
+    /// Ends the run: the check after fine-tuning, and a roll-back to the starting weights when a
+    /// step failed or the check got worse. Updates the model's `info` when the weights are kept.
+    pub fn finish(self, model: &mut BrowserModel) -> Result<FineTuneOutcome> {
+        let mut rolled_back = self.failure.clone();
+        let after = if rolled_back.is_none() {
+            self.check(model)?
+        } else {
+            None
+        };
+        if rolled_back.is_none() {
+            if let (Some(b), Some(a)) = (self.before, after) {
+                if a < b {
+                    rolled_back = Some(format!(
+                        "the check on your last plays got worse ({a:.3} < {b:.3})"
+                    ));
+                }
+            }
+        }
+        let kept = rolled_back.is_none() && self.steps > 0;
+        if !kept {
+            model.restore(&self.initial)?;
+        } else {
+            let mut info = model.info.clone();
+            if let Value::Object(m) = &mut info {
+                m.insert(
+                    "fine_tuned".into(),
+                    serde_json::json!({
+                        "steps": self.steps,
+                        "history_items": self.train.len() + self.held_out.len(),
+                        "check_before": self.before,
+                        "check_after": after,
+                    }),
+                );
+            }
+            model.info = info;
+        }
+        Ok(FineTuneOutcome {
+            steps: self.steps,
+            before: self.before,
+            after: if kept { after } else { self.before },
+            kept,
+            rolled_back,
+            held_out: self.held_out,
+        })
+    }
+}
+
+/// Mean over `targets` of 1 / (1-based rank of the target among `candidates` by `scores`,
+/// ties broken by candidate order).
+pub fn mean_reciprocal_rank(candidates: &[usize], scores: &[f32], targets: &[usize]) -> f64 {
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    let rank: HashMap<usize, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(r, &j)| (candidates[j], r + 1))
+        .collect();
+    let found: Vec<f64> = targets
+        .iter()
+        .filter_map(|t| rank.get(t).map(|&r| 1.0 / r as f64))
+        .collect();
+    if found.is_empty() {
+        0.0
+    } else {
+        found.iter().sum::<f64>() / targets.len() as f64
+    }
+}
+
+// ------------------------------------------------------------------------ a visitor's session
+
+/// What the page's worker holds: the model, the embeddings of the visitor's library (their
+/// files and the demo catalog, in the page's order) and at most one fine-tuning run. Pure Rust,
+/// so the native tests and the wasm API (`src/wasm.rs`) drive the same code.
+pub struct Session {
+    model: BrowserModel,
+    table: Tensor,
+    shipped: Vec<u8>,
+    tuner: Option<FineTuner>,
+}
+
+impl Session {
+    /// Loads a browser model file (the shipped weights "Reset model" returns to).
+    pub fn new(bytes: &[u8]) -> Result<Self> {
+        let model = BrowserModel::from_bytes(bytes)?;
+        let d = model.cfg.ainrnn.item_dim;
+        let table = Tensor::zeros((0, d), candle_core::DType::F32, &model.device)?;
+        Ok(Session {
+            model,
+            table,
+            shipped: bytes.to_vec(),
+            tuner: None,
+        })
+    }
+
+    /// The model.
+    pub fn model(&self) -> &BrowserModel {
+        &self.model
+    }
+
+    /// Songs in the library.
+    pub fn library_len(&self) -> usize {
+        self.table.dim(0).unwrap_or(0)
+    }
+
+    /// Replaces the library by `flat` descriptors (one after another, each of the model's
+    /// descriptor length). A bad row fails the whole call and keeps the previous library; a
+    /// running fine-tuning run is abandoned (its rows would no longer mean the same songs).
+    pub fn set_library(&mut self, flat: &[f32]) -> Result<usize> {
+        let len = self.model.cfg.descriptor_names.len();
+        if flat.len() % len != 0 {
+            return Err(Error::invalid(
+                "library descriptors",
+                format!(
+                    "a multiple of {len} values ({})",
+                    self.model.cfg.analysis_key
+                ),
+                flat.len(),
+            ));
+        }
+        let rows: Vec<Vec<f32>> = flat.chunks(len).map(<[f32]>::to_vec).collect();
+        self.table = self.model.embed(&rows)?;
+        self.fine_tune_cancel()?;
+        Ok(rows.len())
+    }
+
+    /// The top `opts.k` unheard songs for `history` (see [`BrowserModel::rank`]).
+    pub fn recommend(
+        &self,
+        history: &[Step],
+        exclude: &HashSet<usize>,
+        opts: &RankOptions,
+    ) -> Result<Vec<Ranked>> {
+        self.model.rank(&self.table, history, exclude, opts)
+    }
+
+    /// Starts a fine-tuning run on `history`; returns the check before it (`None` when the
+    /// history is too short to hold plays out).
+    pub fn fine_tune_start(
+        &mut self,
+        history: &[Step],
+        cfg: FineTuneConfig,
+    ) -> Result<Option<f64>> {
+        if let Some(t) = self.tuner.take() {
+            self.model.restore(&t.initial)?;
+        }
+        let t = FineTuner::new(&self.model, self.table.clone(), history, cfg)?;
+        let before = t.before;
+        self.tuner = Some(t);
+        Ok(before)
+    }
+
+    /// The running fine-tuning's time budget in milliseconds (`None` without a run).
+    pub fn fine_tune_budget_ms(&self) -> Option<f64> {
+        self.tuner.as_ref().map(|t| t.cfg.budget_ms)
+    }
+
+    /// One step of the running fine-tuning; `None` when the run is over (call
+    /// [`Session::fine_tune_finish`]).
+    pub fn fine_tune_step(&mut self) -> Result<Option<StepReport>> {
+        let t = self
+            .tuner
+            .as_mut()
+            .ok_or_else(|| Error::Model("no fine-tuning run has been started".into()))?;
+        if t.done() {
+            return Ok(None);
+        }
+        t.step(&self.model).map(Some)
+    }
+
+    /// Ends the run (check after, roll-back when worse or failed).
+    pub fn fine_tune_finish(&mut self) -> Result<FineTuneOutcome> {
+        let t = self
+            .tuner
+            .take()
+            .ok_or_else(|| Error::Model("no fine-tuning run has been started".into()))?;
+        t.finish(&mut self.model)
+    }
+
+    /// Abandons the running fine-tuning and returns to the weights it started from.
+    pub fn fine_tune_cancel(&mut self) -> Result<()> {
+        if let Some(t) = self.tuner.take() {
+            self.model.restore(&t.initial)?;
+        }
+        Ok(())
+    }
+
+    /// The current weights as a browser model file (what the page persists).
+    pub fn weights(&self) -> Result<Vec<u8>> {
+        self.model.to_bytes()
+    }
+
+    /// Loads saved weights (e.g. fine-tuned ones from IndexedDB or an import); a corrupt or
+    /// foreign file is an error and the current weights stay.
+    pub fn load_weights(&mut self, bytes: &[u8]) -> Result<()> {
+        let m = BrowserModel::from_bytes(bytes)?;
+        if m.cfg != self.model.cfg {
+            return Err(Error::Model(
+                "these weights belong to a browser model of another configuration".into(),
+            ));
+        }
+        self.tuner = None;
+        self.model = m;
+        Ok(())
+    }
+
+    /// Back to the shipped weights ("Reset model").
+    pub fn reset(&mut self) -> Result<()> {
+        self.tuner = None;
+        self.model = BrowserModel::from_bytes(&self.shipped)?;
+        Ok(())
+    }
+}
