@@ -62,7 +62,7 @@ pub fn decode(data: &[u8]) {
 /// Bytes → the model-file loader: a model with a catalog, or an error.
 pub fn model_file(data: &[u8]) {
     match ainrec::model::model_file::load(data) {
-        Ok(m) => assert!(m.catalog.catalog.len() > 0),
+        Ok(m) => assert!(!m.catalog.catalog.is_empty()),
         // Every rejection says what was wrong (a bare "error" would not help anybody).
         Err(e) => assert!(e.to_string().split_whitespace().count() >= 3, "{e}"),
     }
