@@ -155,3 +155,29 @@ bench: setup-rust setup-chromium wasm native
 	@rm -f $(BENCH_OUT)/long.wav
 	@cat /proc/loadavg > $(BENCH_OUT)/load_6_end.txt
 	$(BENCH_PY) bench/report.py --dir $(BENCH_OUT) --target-dir $(TARGET_DIR) --out docs/BENCHMARKS.md
+
+# ---------------------------------------------------------------- fuzzing (not part of `make test`)
+# `make fuzz`: each cargo-fuzz target (fuzz/fuzz_targets, checks in fuzz/checks.rs) runs
+# FUZZ_SECONDS in one process, seeded from fuzz/seeds/<target> (corpus growth in
+# fuzz/corpus/<target>, crashes in fuzz/artifacts/<target>; both git-ignored). A crash
+# reproducer belongs in tests/fixtures/fuzz-regressions/<target>/, which tests/fuzz_replay.rs
+# replays in `make test`. Results: fuzz/RESULTS.md.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= decode model_file history analyzer_options
+# Inputs larger than this are not generated (the seeds fit).
+FUZZ_MAX_LEN_decode := 20000
+FUZZ_MAX_LEN_model_file := 100000
+FUZZ_MAX_LEN_history := 4096
+FUZZ_MAX_LEN_analyzer_options := 512
+
+.PHONY: fuzz setup-fuzz
+setup-fuzz:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+
+fuzz: setup-fuzz
+	@$(foreach t,$(FUZZ_TARGETS),mkdir -p fuzz/corpus/$(t) \
+	  && echo "==> cargo +nightly fuzz run $(t) ($(FUZZ_SECONDS) s)" \
+	  && (cd fuzz && cargo +nightly fuzz run $(t) corpus/$(t) seeds/$(t) -- \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN_$(t)) -timeout=60 \
+	    -rss_limit_mb=4096 -print_final_stats=1) && ) true

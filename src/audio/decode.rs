@@ -4,6 +4,12 @@
 //! decoder: such files get an explicit message (the web page decodes Opus through the
 //! browser). Packets that fail to decode are skipped, as players do; a file from which
 //! no audio at all can be decoded is an error.
+//!
+//! Resources are bounded by [`DecodeLimits`] (file size, duration; source sample rates outside
+//! [`MIN_SOURCE_RATE`]..=[`MAX_SOURCE_RATE`] are refused), each with a message naming the file,
+//! the limit and how to raise it. Each packet is mixed down and resampled as it arrives, so
+//! memory is the mono 22050 Hz output (4 bytes × 22050 a second, ~635 MB for 2 hours) plus
+//! one packet — never the file's interleaved samples at its own rate.
 
 use std::fs::File;
 use std::path::Path;
@@ -16,7 +22,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-use super::{mix_to_mono, resample::resample_mono, ANALYSIS_RATE};
+use super::{resample::MonoResampler, ANALYSIS_RATE};
 use crate::error::{Error, Result};
 
 /// A decoded file: mono PCM at [`ANALYSIS_RATE`] plus what the file said about itself.
@@ -41,43 +47,132 @@ impl DecodedAudio {
     }
 }
 
-/// Decodes `path`, mixes it to mono and resamples it to [`ANALYSIS_RATE`].
+/// Lowest source sample rate accepted, in Hz.
+pub const MIN_SOURCE_RATE: u32 = 1_000;
+/// Highest source sample rate accepted, in Hz (4 × 192 kHz).
+pub const MAX_SOURCE_RATE: u32 = 768_000;
+
+/// What one file may cost. The CLI sets them from `--max-file-mb` and `--max-duration`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecodeLimits {
+    /// Largest file accepted, in bytes (default [`DecodeLimits::DEFAULT_MAX_FILE_BYTES`]).
+    pub max_file_bytes: u64,
+    /// Longest audio accepted, in seconds (default [`DecodeLimits::DEFAULT_MAX_DURATION_S`]):
+    /// checked against the length the container states before decoding, and against the
+    /// decoded length while decoding (a container may not state it, or lie).
+    pub max_duration_s: f64,
+}
+
+impl DecodeLimits {
+    /// 4 GiB: a 2-hour 96 kHz stereo 24-bit WAV (~4.1 GB) is just over it.
+    pub const DEFAULT_MAX_FILE_BYTES: u64 = 4 << 30;
+    /// 4 hours: the decoded mono 22050 Hz signal is then at most ~1.27 GB.
+    pub const DEFAULT_MAX_DURATION_S: f64 = 4.0 * 3600.0;
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: Self::DEFAULT_MAX_FILE_BYTES,
+            max_duration_s: Self::DEFAULT_MAX_DURATION_S,
+        }
+    }
+}
+
+/// Decodes `path`, mixes it to mono and resamples it to [`ANALYSIS_RATE`], with the default
+/// [`DecodeLimits`].
 pub fn decode_file(path: &Path) -> Result<DecodedAudio> {
+    decode_file_with_limits(path, &DecodeLimits::default())
+}
+
+/// [`decode_file`] with explicit limits.
+pub fn decode_file_with_limits(path: &Path, limits: &DecodeLimits) -> Result<DecodedAudio> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if len == 0 {
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
         return Err(Error::Decode {
             file: name,
-            reason: "the file is empty (0 bytes)".into(),
+            reason: "it is a folder, not an audio file".into(),
         });
     }
+    check_size(meta.len(), limits, &name)?;
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);
     }
-    decode_stream(Box::new(file), &hint, &name)
+    decode_stream(Box::new(file), &hint, &name, limits)
 }
 
-/// Decodes an in-memory file (used by tests and by the fuzz target).
+/// Decodes an in-memory file (used by tests and by the fuzz target), default limits.
 pub fn decode_bytes(bytes: Vec<u8>, extension: Option<&str>, name: &str) -> Result<DecodedAudio> {
-    if bytes.is_empty() {
+    decode_bytes_with_limits(bytes, extension, name, &DecodeLimits::default())
+}
+
+/// [`decode_bytes`] with explicit limits.
+pub fn decode_bytes_with_limits(
+    bytes: Vec<u8>,
+    extension: Option<&str>,
+    name: &str,
+    limits: &DecodeLimits,
+) -> Result<DecodedAudio> {
+    check_size(bytes.len() as u64, limits, name)?;
+    let mut hint = Hint::new();
+    if let Some(ext) = extension {
+        hint.with_extension(ext);
+    }
+    decode_stream(Box::new(std::io::Cursor::new(bytes)), &hint, name, limits)
+}
+
+fn check_size(len: u64, limits: &DecodeLimits, name: &str) -> Result<()> {
+    if len == 0 {
         return Err(Error::Decode {
             file: name.into(),
             reason: "the file is empty (0 bytes)".into(),
         });
     }
-    let mut hint = Hint::new();
-    if let Some(ext) = extension {
-        hint.with_extension(ext);
+    if len > limits.max_file_bytes {
+        return Err(Error::Decode {
+            file: name.into(),
+            reason: format!(
+                "the file is {:.1} MB, over the limit of {:.1} MB (ainrec features \
+                 --max-file-mb raises it)",
+                len as f64 / 1e6,
+                limits.max_file_bytes as f64 / 1e6
+            ),
+        });
     }
-    decode_stream(Box::new(std::io::Cursor::new(bytes)), &hint, name)
+    Ok(())
+}
+
+fn too_long(seconds: f64, limits: &DecodeLimits, stated: bool) -> String {
+    format!(
+        "the audio {} {seconds:.1} s, over the limit of {:.1} s (ainrec features --max-duration \
+         raises it)",
+        if stated {
+            "is stated to last"
+        } else {
+            "lasts more than"
+        },
+        limits.max_duration_s
+    )
+}
+
+fn check_rate(rate: u32) -> std::result::Result<(), String> {
+    if (MIN_SOURCE_RATE..=MAX_SOURCE_RATE).contains(&rate) {
+        Ok(())
+    } else {
+        Err(format!(
+            "its sample rate of {rate} Hz is outside {MIN_SOURCE_RATE}..={MAX_SOURCE_RATE} Hz"
+        ))
+    }
 }
 
 fn decode_stream(
     source: Box<dyn symphonia::core::io::MediaSource>,
     hint: &Hint,
     name: &str,
+    limits: &DecodeLimits,
 ) -> Result<DecodedAudio> {
     let fail = |reason: String| Error::Decode {
         file: name.to_string(),
@@ -115,12 +210,23 @@ fn decode_stream(
         .make(&track.codec_params, &DecoderOptions::default())
         .map_err(|e| fail(format!("no decoder for this codec: {e}")))?;
 
-    let mut interleaved: Vec<f32> = Vec::new();
     let mut channels = track.codec_params.channels.map(|c| c.count()).unwrap_or(0);
     let mut rate = track.codec_params.sample_rate.unwrap_or(0);
+    if rate != 0 {
+        check_rate(rate).map_err(fail)?;
+        if let Some(frames) = track.codec_params.n_frames {
+            let seconds = frames as f64 / f64::from(rate);
+            if seconds > limits.max_duration_s {
+                return Err(fail(too_long(seconds, limits, true)));
+            }
+        }
+    }
     let mut skipped = 0usize;
     let mut last_error = None;
     let mut buf: Option<SampleBuffer<f32>> = None;
+    let mut mono: Vec<f32> = Vec::new();
+    let mut resampler: Option<MonoResampler> = None;
+    let mut frames_done: u64 = 0;
     loop {
         let packet = match format.next_packet() {
             Ok(p) => p,
@@ -137,11 +243,15 @@ fn decode_stream(
         match decoder.decode(&packet) {
             Ok(decoded) => {
                 let spec = *decoded.spec();
+                if decoded.frames() == 0 {
+                    continue;
+                }
                 if channels == 0 {
                     channels = spec.channels.count();
                 }
                 if rate == 0 {
                     rate = spec.rate;
+                    check_rate(rate).map_err(fail)?;
                 }
                 if spec.channels.count() != channels || spec.rate != rate {
                     return Err(fail(format!(
@@ -150,13 +260,41 @@ fn decode_stream(
                         spec.rate
                     )));
                 }
+                if channels == 0 {
+                    return Err(fail("the stream has no channels".into()));
+                }
                 let needed = decoded.capacity() as u64;
                 let b = match &mut buf {
                     Some(b) if b.capacity() as u64 >= needed => b,
                     _ => buf.insert(SampleBuffer::<f32>::new(needed, spec)),
                 };
                 b.copy_interleaved_ref(decoded);
-                interleaved.extend_from_slice(b.samples());
+                mono.clear();
+                // As `audio::mix_to_mono`: the channel average.
+                let scale = 1.0 / channels as f32;
+                mono.extend(
+                    b.samples()
+                        .chunks_exact(channels)
+                        .map(|f| f.iter().sum::<f32>() * scale),
+                );
+                if let Some(i) = mono.iter().position(|s| !s.is_finite()) {
+                    return Err(fail(format!(
+                        "the file holds a non-finite sample ({}) at {:.3} s",
+                        mono[i],
+                        (frames_done + i as u64) as f64 / f64::from(rate)
+                    )));
+                }
+                frames_done += mono.len() as u64;
+                if frames_done as f64 > limits.max_duration_s * f64::from(rate) {
+                    return Err(fail(too_long(limits.max_duration_s, limits, false)));
+                }
+                let r = match &mut resampler {
+                    Some(r) => r,
+                    None => resampler.insert(
+                        MonoResampler::new(rate, ANALYSIS_RATE).map_err(|e| fail(e.to_string()))?,
+                    ),
+                };
+                r.push(&mono).map_err(|e| fail(e.to_string()))?;
             }
             Err(SymError::DecodeError(e)) => {
                 skipped += 1;
@@ -169,13 +307,14 @@ fn decode_stream(
             }
         }
     }
-    if interleaved.is_empty() || channels == 0 || rate == 0 {
-        let why = last_error.unwrap_or_else(|| "no audio frames".into());
-        return Err(fail(format!("no audio could be decoded ({why})")));
-    }
-    let mono = mix_to_mono(&interleaved, channels)?;
-    drop(interleaved);
-    let samples = resample_mono(&mono, rate, ANALYSIS_RATE)?;
+    let resampler = match resampler {
+        Some(r) if frames_done > 0 => r,
+        _ => {
+            let why = last_error.unwrap_or_else(|| "no audio frames".into());
+            return Err(fail(format!("no audio could be decoded ({why})")));
+        }
+    };
+    let samples = resampler.finish().map_err(|e| fail(e.to_string()))?;
     super::check_finite(&samples).map_err(|e| fail(e.to_string()))?;
     Ok(DecodedAudio {
         samples,

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use ainrec::audio::decode::decode_file;
+use ainrec::audio::decode::{decode_file_with_limits, DecodeLimits};
 use ainrec::data::splits::SplitConfig;
 use ainrec::eval_run::{
     run_audio_proxy, run_eval, run_recommend, AudioProxyOptions, EvalOptions, RecommendOptions,
@@ -40,7 +40,8 @@ enum Command {
     ///
     /// One input prints one JSON object; several print `{"descriptor_names": [...],
     /// "tracks": [...], "failed": [...]}` (or CSV rows with `--csv`). Files that fail are
-    /// reported with their reason and the rest go on; the exit code is 1 when any failed.
+    /// reported with their reason and the rest go on. Exit code: 0 when every file was
+    /// analysed, 1 when any failed (or the output could not be written), 2 for bad arguments.
     Features {
         /// Audio files or folders.
         #[arg(required = true)]
@@ -70,6 +71,12 @@ enum Command {
         /// Scattering first-order wavelets per octave (Q2 is 1).
         #[arg(long, default_value_t = 8)]
         scattering_q: u32,
+        /// Refuse files larger than this many megabytes (10^6 bytes).
+        #[arg(long, default_value_t = DecodeLimits::DEFAULT_MAX_FILE_BYTES as f64 / 1e6)]
+        max_file_mb: f64,
+        /// Refuse audio longer than this many seconds (decoded memory is ~88 kB a second).
+        #[arg(long, default_value_t = DecodeLimits::DEFAULT_MAX_DURATION_S)]
+        max_duration: f64,
     },
     /// Evaluate models on real listening data (hetrec2011-lastfm-2k) with 10-fold
     /// cross-validation by user, under the full-ranking and sampled-100 protocols; writes
@@ -264,8 +271,13 @@ fn expand_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-fn analyse(path: &Path, cfg: &TrackConfig, one: bool) -> ainrec::Result<TrackOutput> {
-    let audio = decode_file(path)?;
+fn analyse(
+    path: &Path,
+    cfg: &TrackConfig,
+    limits: &DecodeLimits,
+    one: bool,
+) -> ainrec::Result<TrackOutput> {
+    let audio = decode_file_with_limits(path, limits)?;
     let out = analyze(&audio.samples, cfg)?;
     let sr = f64::from(audio.sample_rate);
     let frames = cfg.keep_frames;
@@ -303,6 +315,7 @@ fn cmd_features(
     inputs: &[PathBuf],
     output: Option<&Path>,
     cfg: &TrackConfig,
+    limits: &DecodeLimits,
     csv: bool,
 ) -> ExitCode {
     let files = expand_inputs(inputs);
@@ -322,7 +335,7 @@ fn cmd_features(
     let mut failed = Vec::new();
     for f in &files {
         bar.set_message(f.display().to_string());
-        match analyse(f, cfg, files.len() == 1 && !csv) {
+        match analyse(f, cfg, limits, files.len() == 1 && !csv) {
             Ok(t) => tracks.push(t),
             Err(e) => {
                 // Decode and I/O errors already name the file; others get it prefixed.
@@ -404,6 +417,28 @@ fn cmd_features(
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The decode limits of `--max-file-mb` and `--max-duration`.
+fn limits(max_file_mb: f64, max_duration: f64) -> ainrec::Result<DecodeLimits> {
+    if !(max_file_mb.is_finite() && max_file_mb > 0.0) {
+        return Err(ainrec::Error::invalid(
+            "--max-file-mb",
+            "a positive number of megabytes",
+            max_file_mb,
+        ));
+    }
+    if !(max_duration.is_finite() && max_duration > 0.0) {
+        return Err(ainrec::Error::invalid(
+            "--max-duration",
+            "a positive number of seconds",
+            max_duration,
+        ));
+    }
+    Ok(DecodeLimits {
+        max_file_bytes: (max_file_mb * 1e6) as u64,
+        max_duration_s: max_duration,
+    })
 }
 
 fn cmd_serve(dir: &Path, bind: IpAddr, port: u16) -> ExitCode {
@@ -523,7 +558,16 @@ fn main() -> ExitCode {
             csv,
             scattering_j,
             scattering_q,
+            max_file_mb,
+            max_duration,
         } => {
+            let limits = match limits(max_file_mb, max_duration) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             let cfg = FeatureSet::parse(&features).and_then(|features| {
                 let span = match span {
                     Some(s) => Span::parse(&s)?,
@@ -539,7 +583,7 @@ fn main() -> ExitCode {
                 })
             });
             match cfg {
-                Ok(cfg) => cmd_features(&inputs, output.as_deref(), &cfg, csv),
+                Ok(cfg) => cmd_features(&inputs, output.as_deref(), &cfg, &limits, csv),
                 Err(e) => {
                     eprintln!("error: {e}");
                     ExitCode::from(2)

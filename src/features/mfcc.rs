@@ -155,7 +155,20 @@ pub fn mfcc(signal: &[f32], cfg: &MfccConfig) -> Result<FrameMatrix> {
         stft.power_frame(signal, t, &mut power);
         acc.push_power(&power);
     }
-    Ok(acc.finish())
+    let out = acc.finish();
+    // Finite input can still overflow the f32 power spectrum (|x| ≳ 1e19): say so rather
+    // than hand back NaN.
+    if let Some(i) = out.data.iter().position(|v| !v.is_finite()) {
+        let peak = signal.iter().fold(0f32, |m, x| m.max(x.abs()));
+        return Err(Error::Audio(format!(
+            "MFCC {} of frame {} is {} (expected finite): the signal peaks at |x| = {peak:e}, \
+             PCM is expected in [-1, 1]",
+            i % out.n_coeffs.max(1),
+            i / out.n_coeffs.max(1),
+            out.data[i]
+        )));
+    }
+    Ok(out)
 }
 
 /// Savitzky–Golay derivative along time, as `librosa.feature.delta(data, width, order,

@@ -253,6 +253,72 @@ impl TrackConfig {
     }
 }
 
+/// The options of an analysis as the page passes them (all optional, camelCase):
+/// `{ features: "mfcc,scattering,hfc,hpcp", span: 30 | "whole", frames: false,
+/// scatteringJ: 10, scatteringQ: 8 }`. The wasm API deserialises JS values into this and the
+/// same struct is read from JSON natively (tests, fuzzing), so both paths validate alike.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AnalyzerOptions {
+    /// Comma-separated feature names ([`FeatureSet::parse`]).
+    pub features: Option<String>,
+    /// Seconds from the middle, or `"whole"` / `"30"` ([`Span::parse`]).
+    pub span: Option<SpanOption>,
+    /// Keep frame-level outputs.
+    pub frames: Option<bool>,
+    /// Scattering J.
+    pub scattering_j: Option<u32>,
+    /// Scattering first-order Q.
+    pub scattering_q: Option<u32>,
+}
+
+/// The `span` option: a number of seconds or a string.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum SpanOption {
+    /// Seconds from the middle.
+    Seconds(f32),
+    /// `"whole"` or a number of seconds as text.
+    Text(String),
+}
+
+impl AnalyzerOptions {
+    /// The option names, as the page spells them.
+    pub const KNOWN: [&'static str; 5] =
+        ["features", "span", "frames", "scatteringJ", "scatteringQ"];
+
+    /// Reads options from JSON text (`null` means the defaults); errors name the bad option.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let o: Option<Self> = serde_json::from_str(text).map_err(|e| {
+            Error::invalid(
+                "analyzer options",
+                format!("a JSON object with the fields {}", Self::KNOWN.join(", ")),
+                e,
+            )
+        })?;
+        Ok(o.unwrap_or_default())
+    }
+
+    /// The validated configuration these options describe (defaults for what is absent).
+    pub fn to_config(&self) -> Result<TrackConfig> {
+        let mut cfg = TrackConfig::default();
+        if let Some(f) = &self.features {
+            cfg.features = FeatureSet::parse(f)?;
+        }
+        match &self.span {
+            None => {}
+            Some(SpanOption::Seconds(s)) => cfg.span = Span::parse(&s.to_string())?,
+            Some(SpanOption::Text(t)) => cfg.span = Span::parse(t)?,
+        }
+        cfg.keep_frames = self.frames.unwrap_or(false);
+        let j = self.scattering_j.unwrap_or(cfg.scattering.j);
+        let q = self.scattering_q.unwrap_or(cfg.scattering.q.0);
+        cfg.scattering = ScatteringConfig::new(j, (q, 1));
+        cfg.scattering.validate()?;
+        Ok(cfg)
+    }
+}
+
 /// Names every value of the descriptor of `cfg`, in order.
 ///
 /// MFCC: `mfcc_mean_0 … mfcc_mean_19`, `mfcc_std_*`, then `mfcc_delta_mean_*`,
@@ -471,6 +537,12 @@ impl TrackAnalysis {
         }
         let span = cfg.span.range(n_samples, cfg.sample_rate());
         let min = cfg.min_samples();
+        if span.is_empty() {
+            return Err(Error::Audio(format!(
+                "the analysed span is empty: {:?} of a {n_samples}-sample track holds no sample",
+                cfg.span
+            )));
+        }
         if span.len() < min {
             return Err(Error::Audio(format!(
                 "the track is too short for scattering: {:.3} s ({} samples); it needs at \
@@ -735,7 +807,7 @@ impl TrackAnalysis {
         if let Some(i) = descriptor.iter().position(|v| !v.is_finite()) {
             let names = descriptor_names(&self.cfg);
             return Err(Error::Audio(format!(
-                "descriptor value {} is {} (expected finite)",
+                "descriptor value {} is {} (expected finite; PCM is expected in [-1, 1])",
                 names.get(i).map_or("?", String::as_str),
                 descriptor[i]
             )));

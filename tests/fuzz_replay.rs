@@ -1,0 +1,52 @@
+//! Replays the fuzz corpora that are committed — the seeds (`fuzz/seeds/<target>/`) and every
+//! crash reproducer (`tests/fixtures/fuzz-regressions/<target>/`) — through the very checks
+//! the fuzz targets run (`fuzz/checks.rs`), so `make test` catches a regression without
+//! nightly or cargo-fuzz.
+#![cfg(feature = "native")]
+
+use std::path::PathBuf;
+
+#[path = "../fuzz/checks.rs"]
+mod checks;
+
+fn replay(target: &str, check: fn(&[u8])) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut n = 0;
+    for dir in [
+        root.join("fuzz/seeds").join(target),
+        root.join("tests/fixtures/fuzz-regressions").join(target),
+    ] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for f in files.into_iter().filter(|p| p.is_file()) {
+            let bytes = std::fs::read(&f).unwrap();
+            let r = std::panic::catch_unwind(|| check(&bytes));
+            assert!(r.is_ok(), "{target}: {} fails its check", f.display());
+            n += 1;
+        }
+    }
+    assert!(n > 0, "{target}: no seed or reproducer found");
+}
+
+#[test]
+fn decode_corpus() {
+    replay("decode", checks::decode);
+}
+
+#[test]
+fn model_file_corpus() {
+    replay("model_file", checks::model_file);
+}
+
+#[test]
+fn history_corpus() {
+    replay("history", checks::history);
+}
+
+#[test]
+fn analyzer_options_corpus() {
+    replay("analyzer_options", checks::analyzer_options);
+}
