@@ -7,8 +7,7 @@
 use wasm_bindgen::prelude::*;
 
 use crate::features::mfcc::{mfcc as compute_mfcc, MfccConfig};
-use crate::features::scattering::ScatteringConfig;
-use crate::features::track::{descriptor_names, FeatureSet, Span, TrackAnalysis, TrackConfig};
+use crate::features::track::{descriptor_names, AnalyzerOptions, TrackAnalysis, TrackConfig};
 use crate::features::FrameMatrix;
 
 fn js_err(e: crate::Error) -> JsError {
@@ -52,38 +51,21 @@ pub fn mfcc(pcm: &[f32], sample_rate: u32) -> Result<JsValue, JsError> {
     Ok(out.into())
 }
 
-/// Options of an [`Analyzer`], all optional: `{ features: "mfcc,scattering,hfc,hpcp",
-/// span: 30 | "whole", frames: false, scatteringJ: 10, scatteringQ: 8 }`.
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct AnalyzerOptions {
-    features: Option<String>,
-    span: Option<SpanOption>,
-    frames: Option<bool>,
-    scattering_j: Option<u32>,
-    scattering_q: Option<u32>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum SpanOption {
-    Seconds(f32),
-    Text(String),
-}
-
+/// The `Analyzer` options (`{ features, span, frames, scatteringJ, scatteringQ }`, all
+/// optional) → a track configuration, by the same struct and checks as the native side
+/// (`features::track::AnalyzerOptions`).
 fn track_config(options: JsValue) -> Result<TrackConfig, JsError> {
     let o: AnalyzerOptions = if options.is_undefined() || options.is_null() {
         AnalyzerOptions::default()
     } else {
         // serde-wasm-bindgen reads only the fields it knows, so a typo would pass silently.
-        const KNOWN: [&str; 5] = ["features", "span", "frames", "scatteringJ", "scatteringQ"];
         if let Some(obj) = options.dyn_ref::<js_sys::Object>() {
             for key in js_sys::Object::keys(obj).iter() {
                 let key = key.as_string().unwrap_or_default();
-                if !KNOWN.contains(&key.as_str()) {
+                if !AnalyzerOptions::KNOWN.contains(&key.as_str()) {
                     return Err(JsError::new(&format!(
                         "invalid analyzer options: unknown option {key:?} (expected one of {})",
-                        KNOWN.join(", ")
+                        AnalyzerOptions::KNOWN.join(", ")
                     )));
                 }
             }
@@ -91,21 +73,7 @@ fn track_config(options: JsValue) -> Result<TrackConfig, JsError> {
         serde_wasm_bindgen::from_value(options)
             .map_err(|e| JsError::new(&format!("invalid analyzer options: {e}")))?
     };
-    let mut cfg = TrackConfig::default();
-    if let Some(f) = &o.features {
-        cfg.features = FeatureSet::parse(f).map_err(js_err)?;
-    }
-    match o.span {
-        None => {}
-        Some(SpanOption::Seconds(s)) => cfg.span = Span::parse(&s.to_string()).map_err(js_err)?,
-        Some(SpanOption::Text(t)) => cfg.span = Span::parse(&t).map_err(js_err)?,
-    }
-    cfg.keep_frames = o.frames.unwrap_or(false);
-    let j = o.scattering_j.unwrap_or(cfg.scattering.j);
-    let q = o.scattering_q.unwrap_or(cfg.scattering.q.0);
-    cfg.scattering = ScatteringConfig::new(j, (q, 1));
-    cfg.scattering.validate().map_err(js_err)?;
-    Ok(cfg)
+    o.to_config().map_err(js_err)
 }
 
 fn set(obj: &js_sys::Object, key: &str, value: JsValue) -> Result<(), JsError> {

@@ -524,19 +524,6 @@ impl BrowserModel {
             .unwrap_or(Value::Null);
         let device = Device::Cpu;
         let (varmap, vb) = from_safetensors(bytes, &device)?;
-        for (name, var) in named_vars(&varmap) {
-            let bad = var
-                .as_tensor()
-                .flatten_all()?
-                .to_vec1::<f32>()?
-                .iter()
-                .any(|v| !v.is_finite());
-            if bad {
-                return Err(Error::Model(format!(
-                    "browser model variable {name} holds NaN or infinite values"
-                )));
-            }
-        }
         let encoder = SongEncoder::new(cfg.encoder, vb.pp("song"))?;
         let axes = axes_var(&cfg, &vb)?;
         let net = Ainrnn::new(cfg.ainrnn.clone(), vb.pp("ainrnn"))?;

@@ -190,7 +190,22 @@ pub fn from_safetensors(bytes: &[u8], device: &Device) -> Result<(VarMap, VarBui
     {
         let mut data = varmap.data().lock().unwrap_or_else(|p| p.into_inner());
         for (name, t) in tensors {
-            data.insert(name, Var::from_tensor(&t.to_dtype(DType::F32)?)?);
+            // Model files hold F32 only (what `to_safetensors` writes): another dtype means a
+            // foreign or damaged file, not something to convert silently.
+            if t.dtype() != DType::F32 {
+                return Err(Error::Model(format!(
+                    "tensor {name} is {:?}; model files store F32",
+                    t.dtype()
+                )));
+            }
+            // NaN/Inf weights would rank every item with NaN scores: refuse them here.
+            let flat = t.flatten_all()?.to_vec1::<f32>()?;
+            if let Some(bad) = flat.iter().find(|x| !x.is_finite()) {
+                return Err(Error::Model(format!(
+                    "tensor {name} holds a non-finite value ({bad}); expected finite weights"
+                )));
+            }
+            data.insert(name, Var::from_tensor(&t)?);
         }
     }
     // Loading goes through the same backend as creation: a layer asking for a variable the file
