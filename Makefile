@@ -122,7 +122,7 @@ clean:
 # ranking 10,000 candidates, against audio-kNN in plain JS in the same run) -> target/bench/model.json
 .PHONY: bench-model
 bench-model: setup-rust setup-chromium setup-e2e wasm native
-	node bench/model/run.mjs --out $(TARGET_DIR)/bench/model.json
+	AINREC_BIN=$(TARGET_DIR)/release/ainrec node bench/model/run.mjs --out $(TARGET_DIR)/bench/model.json
 
 # `make bench`: criterion (native), the Python peers (librosa, kymatio), the browser page
 # (ours in wasm, essentia.js, meyda in Chromium) and the 2-hour memory probes, in one

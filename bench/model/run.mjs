@@ -1,23 +1,20 @@
 // Drives bench/model/ in headless Debian Chromium against `ainrec serve` on a temp site under
 // target/bench/model-site holding only this page, www/pkg, the browser model and the demo
 // catalog. usage: node bench/model/run.mjs [--reps 7] [--out target/bench/model.json]
-import { spawn } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+// The e2e harness (and its playwright-core) serves and drives the page the same way.
+import { launchBrowser, startServer } from '../../tests/e2e/harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
-// playwright-core comes with the e2e tests' packages (tests/e2e).
-const { chromium } = createRequire(path.join(repo, 'tests/e2e/package.json'))('playwright-core');
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : dflt;
 };
 const reps = Number(arg('reps', 7));
 const out = path.resolve(repo, arg('out', 'target/bench/model.json'));
-const bin = path.resolve(repo, process.env.AINREC_BIN || 'target/release/ainrec');
 const site = path.resolve(repo, 'target/bench/model-site');
 
 rmSync(site, { recursive: true, force: true });
@@ -27,22 +24,8 @@ cpSync(path.join(repo, 'www/pkg'), path.join(site, 'pkg'), { recursive: true });
 copyFileSync(path.join(repo, 'models/browser.safetensors'), path.join(site, 'browser.safetensors'));
 copyFileSync(path.join(repo, 'models/demo/catalog.json'), path.join(site, 'catalog.json'));
 
-const server = await new Promise((resolve, reject) => {
-  const proc = spawn(bin, ['serve', site, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let text = '';
-  const timer = setTimeout(() => reject(new Error(`server did not start: ${text}`)), 15000);
-  proc.on('error', reject);
-  proc.stdout.on('data', (chunk) => {
-    text += chunk;
-    const m = text.match(/http:\/\/127\.0\.0\.1:\d+\//);
-    if (m) { clearTimeout(timer); resolve({ url: m[0], stop: () => proc.kill('SIGTERM') }); }
-  });
-});
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-});
+const server = await startServer(site);
+const browser = await launchBrowser();
 try {
   const page = await browser.newPage();
   const errors = [];

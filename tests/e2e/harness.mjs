@@ -13,10 +13,10 @@ export const bin = path.resolve(here, process.env.AINREC_BIN || '../../target/re
 export const artifacts = path.join(here, 'artifacts');
 mkdirSync(artifacts, { recursive: true });
 
-/** Starts `ainrec serve www --port 0`; resolves to { url, stop }. */
-export function startServer() {
+/** Starts `ainrec serve <root> --port 0` (root: www by default); resolves to { url, stop }. */
+export function startServer(root = path.join(repo, 'www')) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(bin, ['serve', path.join(repo, 'www'), '--port', '0'], {
+    const proc = spawn(bin, ['serve', root, '--port', '0'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
