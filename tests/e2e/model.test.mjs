@@ -6,7 +6,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { artifacts, launchBrowser, openPage, repo, startServer } from './harness.mjs';
 
@@ -201,6 +202,12 @@ test('reload keeps the fine-tuned weights; Reset model returns to the shipped on
   await settled(page);
   assert.equal(await page.evaluate(() => window.ainrec.model().weights), 'fine-tuned');
   assert.deepEqual(await scores(page), tunedScores, 'fine-tuned weights loaded after the reload');
+  // The export carries the fine-tuned weights (imported again at the end of this test).
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export]')]);
+  const exported = path.join(mkdtempSync(path.join(os.tmpdir(), 'ainrec-model-')), 'export.json');
+  await download.saveAs(exported);
+  const doc = JSON.parse(readFileSync(exported, 'utf8'));
+  assert.equal(createHash('sha256').update(Buffer.from(doc.weights.data, 'base64')).digest('hex'), await storedWeights(page));
   await page.click('[data-testid=reset-model]');
   await page.waitForFunction(() => /shipped weights/.test(document.querySelector('[data-testid=finetune-result]').textContent));
   assert.equal(await storedWeights(page), null, 'stored weights deleted');
@@ -223,6 +230,12 @@ test('reload keeps the fine-tuned weights; Reset model returns to the shipped on
   assert.equal(await page.evaluate(() => window.ainrec.model().weights), 'shipped');
   await settled(page);
   assert.deepEqual(await scores(page), shippedScores);
+  // Importing the export brings the fine-tuned weights back into the model.
+  await page.setInputFiles('#import', exported);
+  await page.waitForFunction(() => /Imported/.test(document.querySelector('[data-testid=data-message]').textContent));
+  await page.waitForFunction(() => window.ainrec.model().weights === 'fine-tuned');
+  await settled(page);
+  assert.deepEqual(await scores(page), tunedScores, 'imported fine-tuned weights in use');
   assert.deepEqual(consoleErrors, []);
   await page.close();
 });
