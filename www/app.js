@@ -819,7 +819,6 @@ $('finetune-start').addEventListener('click', async () => {
   updateModelControls();
   try {
     const { outcome, weights, ms } = await model.tuning.done;
-    api.fineTune = { outcome, ms };
     let text = describeOutcome(outcome, ms);
     if (outcome.kept && weights) {
       try {
@@ -834,11 +833,12 @@ $('finetune-start').addEventListener('click', async () => {
       showUsage();
     }
     $('finetune-result').textContent = text;
+    api.fineTune = { outcome, ms }; // set last: the test hook sees a finished run
   } catch (err) {
-    api.fineTune = { error: err.message, cancelled: Boolean(err.cancelled) };
     $('finetune-result').textContent = err.cancelled
       ? 'Stopped: the weights are as they were before.'
       : `Learning failed: ${err.message}. The weights are as they were before.`;
+    api.fineTune = { error: err.message, cancelled: Boolean(err.cancelled) };
   } finally {
     model.tuning = null;
     updateModelControls();

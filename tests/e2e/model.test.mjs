@@ -236,6 +236,17 @@ test('reload keeps the fine-tuned weights; Reset model returns to the shipped on
   await page.waitForFunction(() => window.ainrec.model().weights === 'fine-tuned');
   await settled(page);
   assert.deepEqual(await scores(page), tunedScores, 'imported fine-tuned weights in use');
+  // Stop mid-run: the weights stay as they were.
+  await page.click('[data-testid=finetune-start]');
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=loss-plot]').dataset.points) > 0, null, { timeout: 30000 });
+  const t0 = Date.now();
+  await page.click('[data-testid=finetune-stop]');
+  await page.waitForFunction(() => window.ainrec.fineTune, null, { timeout: 30000 });
+  console.log(`Stop: fine-tuning over ${Date.now() - t0} ms after the click`);
+  assert.equal((await page.evaluate(() => window.ainrec.fineTune)).cancelled, true);
+  assert.match(await page.textContent('[data-testid=finetune-result]'), /Stopped/);
+  await settled(page);
+  assert.deepEqual(await scores(page), tunedScores, 'Stop kept the weights');
   assert.deepEqual(consoleErrors, []);
   await page.close();
 });
