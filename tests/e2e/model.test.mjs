@@ -173,6 +173,7 @@ test('learn my taste: loss plot, before/after check, weights kept in IndexedDB',
   assert.notDeepEqual(tunedScores, shippedScores, 'the recommendations changed with the weights');
   assert.match(await page.textContent('[data-testid=model-status]'), /fine-tuned/);
   await page.screenshot({ path: path.join(artifacts, 'model-finetuned.png'), fullPage: true });
+  await page.locator('section.recs').screenshot({ path: path.join(artifacts, 'model-finetuned-section.png') });
 });
 
 test('a forced NaN (test-only learning rate) rolls back and keeps the stored weights', async () => {
@@ -248,5 +249,21 @@ test('reload keeps the fine-tuned weights; Reset model returns to the shipped on
   await settled(page);
   assert.deepEqual(await scores(page), tunedScores, 'Stop kept the weights');
   assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
+test('without the model file the page says so and everything else works', async () => {
+  const page = await browser.newPage();
+  await page.route('**/model/browser.safetensors', (route) => route.fulfill({ status: 404, body: 'not here' }));
+  await page.goto(server.url);
+  await page.waitForFunction(() => window.ainrec?.loaded, null, { timeout: 30000 });
+  await page.waitForFunction(() => window.ainrec.model().error, null, { timeout: 30000 });
+  const status = await page.textContent('[data-testid=model-status]');
+  assert.match(status, /No recommendations: the model file model\/browser\.safetensors could not be fetched \(HTTP 404\).*Everything else on the page works/);
+  assert.equal(await page.isDisabled('[data-testid=finetune-start]'), true);
+  await loadDemo(page);
+  await playAll(page, [0]);
+  assert.equal((await historyIds(page)).length, 1);
+  await page.screenshot({ path: path.join(artifacts, 'model-missing.png') });
   await page.close();
 });
