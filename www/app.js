@@ -730,7 +730,9 @@ function renderRecommendations(list, ids) {
     score.dataset.testid = 'score';
     score.textContent = `score ${r.score.toFixed(3)}`;
     head.append(name, score, button('Play', 'play', `Play ${title}`, () => playTrack(id)));
-    const top = r.attention.map((w, j) => [w, stepIds[j]]).sort((a, b) => b[0] - a[0]).slice(0, BECAUSE_TOP);
+    // The most attended history items (those under 1 % are not worth naming; the first always is).
+    const top = r.attention.map((w, j) => [w, stepIds[j]]).sort((a, b) => b[0] - a[0])
+      .slice(0, BECAUSE_TOP).filter(([w], k) => k === 0 || w >= 0.01);
     const because = document.createElement('p');
     because.className = 'because';
     because.dataset.testid = 'because';
