@@ -82,9 +82,11 @@ models: native
 	$(TARGET_DIR)/release/ainrec model-card --model models/hetrec.safetensors \
 	  --results docs/results.json --browser models/browser.safetensors --out models/MODEL_CARD.md
 
-# The page serves only www/: copy the demo catalog there (www/demo is git-ignored).
+# The page serves only www/: copy the demo catalog and the browser model there (www/demo and
+# www/model are git-ignored).
 page-assets:
 	@rm -rf www/demo && mkdir -p www/demo && cp models/demo/catalog.json models/demo/*.opus www/demo/
+	@rm -rf www/model && mkdir -p www/model && cp models/browser.safetensors www/model/
 
 # ---------------------------------------------------------------- the two commands
 demo: setup-rust wasm native page-assets

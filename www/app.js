@@ -92,7 +92,7 @@ api.ready = new Promise((resolve, reject) => {
       setStatus(msg.error, true);
       reject(new Error(msg.error));
     } else if (msg.type === 'progress') {
-      pending.get(msg.id)?.onProgress?.(msg.fraction);
+      pending.get(msg.id)?.onProgress?.(msg.fraction, msg);
     } else if (pending.has(msg.id)) {
       const { resolve: ok, reject: fail } = pending.get(msg.id);
       pending.delete(msg.id);
@@ -396,6 +396,7 @@ function renderLibrary() {
   if (focusKey) {
     libraryEl.querySelector(`li[data-id="${focusKey[0]}"] [data-testid="${focusKey[1]}"]`)?.focus();
   }
+  scheduleRecommend();
 }
 
 function addBadFile(name, reason) {
@@ -496,6 +497,376 @@ audioEl.addEventListener('ended', async () => {
 });
 audioEl.addEventListener('play', () => renderLibrary());
 audioEl.addEventListener('pause', () => renderLibrary());
+
+// ---------------------------------------------------------------- the recommender
+// The browser model lives in the worker (a wasm `Recommender`); the page keeps which library
+// rows it was given (every track with a descriptor of this page's analysis key, one row per
+// recording) and maps the history onto them by track id.
+const REC_K = 10;
+const REC_POOL = 30; // asked of the model, then re-ranked by the diversity control
+const RECOMMEND_DEBOUNCE_MS = 300;
+const BECAUSE_TOP = 3;
+// Test-only: `?finetuneLr=` overrides the learning rate (a huge one forces a NaN roll-back).
+const FINETUNE_LR = params.has('finetuneLr') ? Number(params.get('finetuneLr')) : null;
+
+const model = {
+  ready: null, ok: false, error: null, analysisKey: null, descriptorLength: 0,
+  rows: [], rowIndex: new Map(), librarySig: null, recSig: null, timer: null,
+  running: false, again: false, tuning: null, weights: 'shipped', weightsVersion: 0,
+};
+api.recommendations = [];
+api.recommendMs = [];
+api.recommendRuns = 0;
+api.lossPoints = [];
+api.fineTune = null;
+api.model = () => ({
+  ok: model.ok, error: model.error, analysisKey: model.analysisKey, weights: model.weights,
+  rows: model.rows.length, tuning: Boolean(model.tuning),
+  idle: !model.timer && !model.running && !model.again && !model.tuning,
+});
+
+function modelStatus(text, isError = false) {
+  $('model-status').textContent = text;
+  $('model-status').classList.toggle('error', isError);
+}
+
+function updateModelControls() {
+  $('finetune-start').disabled = !model.ok || Boolean(model.tuning);
+  $('finetune-stop').disabled = !model.tuning;
+  $('reset-model').disabled = !model.ok || Boolean(model.tuning);
+  if (model.ok) {
+    modelStatus(model.weights === 'fine-tuned'
+      ? 'Model: fine-tuned on your history in this browser (Reset model returns to the shipped weights).'
+      : 'Model: the shipped weights.');
+  }
+}
+
+function initModel() {
+  model.ready = request({ type: 'model' }).done.then((m) => {
+    model.analysisKey = m.analysisKey;
+    model.descriptorLength = m.descriptorLength;
+    if (m.analysisKey !== api.key) {
+      model.error = `The model was trained on descriptors of analysis “${m.analysisKey}” but this page `
+        + `makes “${api.key}”: no recommendations until they match (rebuild the model or the page). `
+        + 'Everything else on the page works.';
+      modelStatus(model.error, true);
+      return false;
+    }
+    model.ok = true;
+    updateModelControls();
+    return true;
+  }, (err) => {
+    model.error = `No recommendations: ${err.message}. Everything else on the page works.`;
+    modelStatus(model.error, true);
+    return false;
+  });
+  return model.ready;
+}
+
+/** Loads the stored fine-tuned weights into the model, or the shipped ones when none are stored. */
+async function syncWeights() {
+  if (!model.ready || !(await model.ready) || model.tuning) return;
+  let stored = null;
+  try {
+    stored = await store.getWeights();
+  } catch {
+    stored = null;
+  }
+  try {
+    if (stored) {
+      await request({ type: 'loadWeights', bytes: stored }).done;
+      model.weights = 'fine-tuned';
+    } else {
+      await request({ type: 'reset' }).done;
+      model.weights = 'shipped';
+    }
+    $('finetune-result').textContent = '';
+  } catch (err) {
+    await request({ type: 'reset' }).done.catch(() => {});
+    model.weights = 'shipped';
+    $('finetune-result').textContent = `Your stored fine-tuned weights could not be loaded (${err.message}); `
+      + 'the shipped weights are used. Learn my taste again, or Reset model to remove them.';
+  }
+  model.weightsVersion += 1;
+  updateModelControls();
+  scheduleRecommend();
+}
+
+function libraryRows() {
+  const rows = [];
+  for (const t of state.tracks.values()) {
+    if (t.sameAs) continue; // one row per recording
+    const d = state.descriptors.get(t.id);
+    if (d && d.length === model.descriptorLength) rows.push(t.id);
+  }
+  return rows;
+}
+
+/** Gives the worker the current library (when it changed). */
+async function ensureLibrary() {
+  const rows = libraryRows();
+  const sig = rows.join(',');
+  if (sig === model.librarySig) return;
+  if (!rows.length) {
+    // Nothing to rank: the worker keeps its previous rows, none of which is referenced.
+    Object.assign(model, { rows: [], rowIndex: new Map(), librarySig: sig });
+    return;
+  }
+  const all = new Float32Array(rows.length * model.descriptorLength);
+  rows.forEach((id, i) => all.set(state.descriptors.get(id), i * model.descriptorLength));
+  await request({ type: 'setLibrary', descriptors: all }, [all.buffer]).done;
+  model.rows = rows;
+  model.rowIndex = new Map(rows.map((id, i) => [id, i]));
+  model.librarySig = sig;
+}
+
+/** The history (oldest first) as the model's steps, and the track id of each step. */
+function historySteps() {
+  const steps = [];
+  const ids = [];
+  for (const it of state.history.items) {
+    const row = model.rowIndex.get(it.id);
+    if (row === undefined) continue;
+    steps.push({ item: row, plays: it.plays || 0, liked: Boolean(it.liked), skips: it.skips || 0 });
+    ids.push(it.id);
+  }
+  return { steps, ids };
+}
+
+function scheduleRecommend() {
+  if (!model.ok) return;
+  clearTimeout(model.timer);
+  model.timer = setTimeout(() => { model.timer = null; recompute(); }, RECOMMEND_DEBOUNCE_MS);
+}
+
+function diversityLimit() {
+  const n = Math.round(Number($('diversity-n').value));
+  return $('diversity').checked && n >= 1 ? n : Infinity;
+}
+
+/** Re-ranks the model's list so that at most `n` tracks by one artist follow each other. */
+function diversify(list, n) {
+  const artist = (r) => norm(state.tracks.get(model.rows[r.item])?.artist);
+  const out = [];
+  const pool = [...list];
+  while (out.length < REC_K && pool.length) {
+    let pick = pool.findIndex((r) => {
+      const a = artist(r);
+      if (!a || out.length < n) return true;
+      return !out.slice(-n).every((o) => artist(o) === a);
+    });
+    if (pick < 0) pick = 0; // nothing else is left
+    out.push(pool.splice(pick, 1)[0]);
+  }
+  return out;
+}
+
+async function recompute() {
+  if (!model.ok) return;
+  if (model.running || model.tuning) {
+    model.again = true;
+    return;
+  }
+  model.running = true;
+  try {
+    await ensureLibrary();
+    const { steps, ids } = historySteps();
+    const limit = diversityLimit();
+    const sig = JSON.stringify([model.librarySig.length, model.librarySig.slice(0, 64), steps, limit, model.weightsVersion]);
+    if (sig === model.recSig) return;
+    if (!steps.length || model.rows.length <= steps.length) {
+      $('recommendations-empty').textContent = model.rows.length === 0
+        ? 'No tracks yet: load the demo catalog or drop some music, then play or like a few tracks.'
+        : steps.length === 0
+          ? 'Play or like a few tracks: recommendations appear here.'
+          : 'You have heard everything in your library: add more music for recommendations.';
+      $('recommendations-empty').hidden = false;
+      $('recommendations').replaceChildren();
+      api.recommendations = [];
+      api.recommendedFor = ids;
+    } else {
+      const { list, ms } = await request({ type: 'recommend', history: steps, exclude: [], k: REC_POOL }).done;
+      api.recommendMs.push(ms);
+      renderRecommendations(diversify(list, limit), ids);
+      api.recommendedFor = ids;
+    }
+    model.recSig = sig;
+    api.recommendRuns += 1;
+  } catch (err) {
+    modelStatus(`Recommendations failed: ${err.message}`, true);
+  } finally {
+    model.running = false;
+    if (model.again) {
+      model.again = false;
+      scheduleRecommend();
+    }
+  }
+}
+
+function titleOf(id) {
+  const t = state.tracks.get(id);
+  return t ? entryText(t).title : 'a removed track';
+}
+
+function renderRecommendations(list, ids) {
+  const frag = document.createDocumentFragment();
+  api.recommendations = [];
+  for (const r of list) {
+    const id = model.rows[r.item];
+    const t = state.tracks.get(id);
+    const { title, who } = entryText(t);
+    // Attention covers the last attention.length steps of the history, oldest first.
+    const stepIds = ids.slice(ids.length - r.attention.length);
+    const li = document.createElement('li');
+    li.dataset.id = id;
+    const head = document.createElement('div');
+    head.className = 'rec-head';
+    const name = document.createElement('span');
+    const strong = document.createElement('strong');
+    strong.textContent = title;
+    name.append(strong, who ? ` — ${who}` : '');
+    const score = document.createElement('span');
+    score.className = 'score';
+    score.dataset.testid = 'score';
+    score.textContent = `score ${r.score.toFixed(3)}`;
+    head.append(name, score, button('Play', 'play', `Play ${title}`, () => playTrack(id)));
+    // The most attended history items (those under 1 % are not worth naming; the first always is).
+    const top = r.attention.map((w, j) => [w, stepIds[j]]).sort((a, b) => b[0] - a[0])
+      .slice(0, BECAUSE_TOP).filter(([w], k) => k === 0 || w >= 0.01);
+    const because = document.createElement('p');
+    because.className = 'because';
+    because.dataset.testid = 'because';
+    because.textContent = `Because you played ${top.map(([w, s]) => `${titleOf(s)} (${Math.round(100 * w)} %)`).join(', ')}`;
+    const map = document.createElement('div');
+    map.className = 'attention';
+    map.dataset.testid = 'attention';
+    map.setAttribute('role', 'img');
+    map.setAttribute('aria-label', `Attention over your last ${r.attention.length} history items, oldest first`);
+    const max = Math.max(...r.attention) || 1;
+    r.attention.forEach((w, j) => {
+      const cell = document.createElement('span');
+      cell.dataset.weight = String(w);
+      cell.title = `${titleOf(stepIds[j])}: ${(100 * w).toFixed(1)} %`;
+      const [cr, cg, cb] = viridis(w / max);
+      cell.style.backgroundColor = `rgb(${cr}, ${cg}, ${cb})`;
+      map.append(cell);
+    });
+    li.append(head, because, map);
+    frag.append(li);
+    api.recommendations.push({ id, title, artist: t.artist, score: r.score, attention: r.attention });
+  }
+  $('recommendations-empty').hidden = true;
+  $('recommendations').replaceChildren(frag);
+}
+
+for (const id of ['diversity', 'diversity-n']) $(id).addEventListener('change', () => scheduleRecommend());
+
+// ---------------------------------------------------------------- "Learn my taste"
+function drawLoss() {
+  const pts = api.lossPoints;
+  const finite = pts.filter((p) => Number.isFinite(p.loss));
+  const lo = Math.min(...finite.map((p) => p.loss));
+  const hi = Math.max(...finite.map((p) => p.loss));
+  const n = Math.max(pts.length - 1, 1);
+  const xy = pts.map((p, i) => (Number.isFinite(p.loss)
+    ? `${((300 * i) / n).toFixed(1)},${(78 - (76 * (p.loss - lo)) / (hi - lo || 1)).toFixed(1)}` : null));
+  $('loss-line').setAttribute('points', xy.filter(Boolean).join(' '));
+  $('loss-plot').dataset.points = String(pts.length);
+  const last = finite[finite.length - 1];
+  $('loss-plot').setAttribute('aria-label', `Training loss per step: ${pts.length} steps${last ? `, last ${last.loss.toFixed(3)}` : ''}`);
+}
+
+function describeOutcome(o, ms) {
+  const runs = `${o.steps} steps in ${(ms / 1000).toFixed(1)} s.`;
+  let check;
+  if (o.before === null || o.before === undefined) {
+    check = 'Your history is too short to hold plays out for a check (10 items are needed).';
+  } else if (o.kept) {
+    check = `Your last ${o.held_out.length} plays ranked: before ${o.before.toFixed(3)}, `
+      + `after ${o.after.toFixed(3)} (mean reciprocal rank).`;
+  } else {
+    check = `Your last ${o.held_out.length} plays ranked: before ${o.before.toFixed(3)} (mean reciprocal rank).`;
+  }
+  const end = o.kept
+    ? 'Kept: the fine-tuned weights are saved in this browser.'
+    : `Rolled back to the previous weights: ${o.rolled_back || 'no step was run'}.`;
+  return `${check} ${end} ${runs}`;
+}
+
+$('finetune-start').addEventListener('click', async () => {
+  if (!model.ok || model.tuning) return;
+  try {
+    await ensureLibrary();
+  } catch (err) {
+    $('finetune-result').textContent = `Cannot learn: ${err.message}`;
+    return;
+  }
+  const { steps } = historySteps();
+  if (steps.length < 2) {
+    $('finetune-result').textContent = 'Play a few tracks first: there is nothing to learn from yet.';
+    return;
+  }
+  const options = {};
+  if (FINETUNE_LR !== null && Number.isFinite(FINETUNE_LR)) options.lr = FINETUNE_LR;
+  api.lossPoints = [];
+  api.fineTune = null;
+  drawLoss();
+  $('finetune-result').textContent = `Learning from your ${steps.length} history items…`;
+  model.tuning = request({ type: 'fineTune', history: steps, options }, [], (_, msg) => {
+    if (msg.steps?.length) {
+      api.lossPoints.push(...msg.steps);
+      drawLoss();
+    }
+  });
+  updateModelControls();
+  try {
+    const { outcome, weights, ms } = await model.tuning.done;
+    let text = describeOutcome(outcome, ms);
+    if (outcome.kept && weights) {
+      try {
+        const bytes = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength);
+        await store.putWeights(bytes);
+        model.weights = 'fine-tuned';
+      } catch (err) {
+        text += ` ${storageProblem(err, 'the fine-tuned weights (they are used until you leave the page)')}`;
+        model.weights = 'fine-tuned';
+      }
+      model.weightsVersion += 1;
+      showUsage();
+    }
+    $('finetune-result').textContent = text;
+    api.fineTune = { outcome, ms }; // set last: the test hook sees a finished run
+  } catch (err) {
+    $('finetune-result').textContent = err.cancelled
+      ? 'Stopped: the weights are as they were before.'
+      : `Learning failed: ${err.message}. The weights are as they were before.`;
+    api.fineTune = { error: err.message, cancelled: Boolean(err.cancelled) };
+  } finally {
+    model.tuning = null;
+    updateModelControls();
+    scheduleRecommend();
+  }
+});
+
+$('finetune-stop').addEventListener('click', () => {
+  if (model.tuning) worker.postMessage({ type: 'cancel', target: model.tuning.id });
+});
+
+$('reset-model').addEventListener('click', async () => {
+  if (!model.ok || model.tuning) return;
+  try {
+    await request({ type: 'reset' }).done;
+    await store.deleteWeights();
+    model.weights = 'shipped';
+    model.weightsVersion += 1;
+    $('finetune-result').textContent = 'Back to the shipped weights; your fine-tuned ones are deleted.';
+  } catch (err) {
+    $('finetune-result').textContent = `Reset failed: ${err.message}`;
+  }
+  updateModelControls();
+  scheduleRecommend();
+  showUsage();
+});
 
 // ---------------------------------------------------------------- analysis of a batch
 function updateOverall() {
@@ -1113,6 +1484,7 @@ async function reloadState() {
   }
   renderLibrary();
   renderPortrait();
+  await syncWeights();
   await showUsage();
 }
 
@@ -1123,6 +1495,7 @@ async function start() {
     return;
   }
   api.key = await request({ type: 'key', options: LIBRARY_OPTIONS }).done;
+  initModel();
   if (navigator.storage?.persist) {
     // Asked once; browsers may grant it silently (bookmarked, installed) or not at all.
     navigator.storage.persist().catch(() => false);

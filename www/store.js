@@ -172,6 +172,16 @@ export async function getWeights() {
   return run(['kv'], 'readonly', async (tx) => (await result(tx.objectStore('kv').get('weights')))?.v ?? null);
 }
 
+/** Keeps fine-tuned weights (a browser model file, safetensors bytes as an ArrayBuffer). */
+export async function putWeights(bytes) {
+  return run(['kv'], 'readwrite', (tx) => { tx.objectStore('kv').put({ k: 'weights', v: bytes }); });
+}
+
+/** Deletes the fine-tuned weights ("Reset model"): the shipped ones are used again. */
+export async function deleteWeights() {
+  return run(['kv'], 'readwrite', (tx) => { tx.objectStore('kv').delete('weights'); });
+}
+
 /**
  * Import: writes tracks (+ features), history and weights in one transaction, so a failure
  * (quota, a bad record) leaves the database exactly as it was.

@@ -6,16 +6,29 @@
 //                 SHA-256 of the file (the library's key) and its tags (readTags in wasm)
 //               {id, type: "key", options} -> the analysis key of `options`
 //               {type: "cancel", target: id}
+//   The recommender (the browser model, models/browser.safetensors served as
+//   model/browser.safetensors):
+//               {id, type: "model"} -> {analysisKey, descriptorLength, info}: loads the model
+//               {id, type: "setLibrary", descriptors: Float32Array} -> number of rows
+//               {id, type: "recommend", history, exclude, k} -> [{item, score, prior, attention}]
+//               {id, type: "fineTune", history, options} -> runs fineTuneStart, then
+//                 fineTuneRun(RUN_SLICE_MS) in a loop (progress messages carry `steps`), then
+//                 fineTuneFinish -> {outcome, weights: Uint8Array|null (when kept)}; a "cancel"
+//                 of its id is Stop (fineTuneCancel, the weights it started from stay)
+//               {id, type: "weights"} -> Uint8Array; {id, type: "loadWeights", bytes};
+//               {id, type: "reset"}
 // Messages out: {type: "ready", version} once; {type: "progress", id, fraction} while an
 //               analysis runs; then {id, ok: true, result} or {id, ok: false, error, cancelled}.
 //
 // An analysis runs in steps of ~STEP_MS; between steps the worker yields to its event loop,
 // so a "cancel" message is handled within one step (the Analyzer is freed at once).
 import init, {
-  Analyzer, analysisKey, readTags, version,
+  Analyzer, Recommender, analysisKey, readTags, version,
 } from './pkg/ainrec.js';
 
 const STEP_MS = 40;
+const RUN_SLICE_MS = 100;
+const MODEL_URL = 'model/browser.safetensors';
 
 const ready = init().then(
   () => self.postMessage({ type: 'ready', version: version() }),
@@ -90,6 +103,80 @@ async function inspect({ bytes, extension }) {
   return { result: { hash, tags, tagError, partial }, transfer: tags.cover ? [tags.cover.data.buffer] : [] };
 }
 
+// ---------------------------------------------------------------- the recommender
+let recommender = null;
+let tuning = false;
+
+async function loadModel() {
+  if (!recommender) {
+    let bytes;
+    try {
+      const r = await fetch(MODEL_URL);
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      bytes = new Uint8Array(await r.arrayBuffer());
+    } catch (err) {
+      throw new Error(`the model file ${MODEL_URL} could not be fetched (${errorMessage(err)}); run make page-assets`);
+    }
+    try {
+      recommender = new Recommender(bytes);
+    } catch (err) {
+      throw new Error(`the model file ${MODEL_URL} could not be loaded: ${errorMessage(err)}`);
+    }
+  }
+  return {
+    analysisKey: recommender.analysisKey(),
+    descriptorLength: recommender.descriptorLength(),
+    info: recommender.info(),
+  };
+}
+
+function model() {
+  if (!recommender) throw new Error('the model is not loaded');
+  return recommender;
+}
+
+function notWhileTuning() {
+  if (tuning) throw new Error('a fine-tuning run is in progress');
+}
+
+async function fineTune(id, { history, options }) {
+  const r = model();
+  notWhileTuning();
+  tuning = true;
+  const started = performance.now();
+  try {
+    const before = r.fineTuneStart(history, options || {});
+    self.postMessage({ type: 'progress', id, before, steps: [] });
+    for (;;) {
+      await yieldToEvents();
+      if (cancelled.has(id)) {
+        cancelled.delete(id);
+        r.fineTuneCancel();
+        return null;
+      }
+      const run = r.fineTuneRun(RUN_SLICE_MS);
+      self.postMessage({ type: 'progress', id, steps: run.steps });
+      if (run.done) break;
+    }
+    const outcome = r.fineTuneFinish();
+    const weights = outcome.kept ? r.weights() : null;
+    const result = { outcome, weights, ms: performance.now() - started };
+    return { result, transfer: weights ? [weights.buffer] : [] };
+  } catch (err) {
+    try { r.fineTuneCancel(); } catch { /* no run to cancel */ }
+    throw err;
+  } finally {
+    tuning = false;
+  }
+}
+
+function recommend({ history, exclude, k }) {
+  notWhileTuning();
+  const started = performance.now();
+  const list = model().recommend(history, exclude || [], { k: k || 10 });
+  return { result: { list, ms: performance.now() - started }, transfer: [] };
+}
+
 self.onmessage = async (event) => {
   const { id, type } = event.data;
   if (type === 'cancel') {
@@ -102,6 +189,24 @@ self.onmessage = async (event) => {
     if (type === 'analyze') out = await analyze(id, event.data);
     else if (type === 'inspect') out = await inspect(event.data);
     else if (type === 'key') out = { result: analysisKey(event.data.options), transfer: [] };
+    else if (type === 'model') out = { result: await loadModel(), transfer: [] };
+    else if (type === 'setLibrary') {
+      notWhileTuning();
+      out = { result: model().setLibrary(event.data.descriptors), transfer: [] };
+    } else if (type === 'recommend') out = recommend(event.data);
+    else if (type === 'fineTune') out = await fineTune(id, event.data);
+    else if (type === 'weights') {
+      const w = model().weights();
+      out = { result: w, transfer: [w.buffer] };
+    } else if (type === 'loadWeights') {
+      notWhileTuning();
+      model().loadWeights(new Uint8Array(event.data.bytes));
+      out = { result: true, transfer: [] };
+    } else if (type === 'reset') {
+      notWhileTuning();
+      model().reset();
+      out = { result: true, transfer: [] };
+    }
     else throw new Error(`unknown request type: ${type}`);
     if (out === null) {
       self.postMessage({ id, ok: false, cancelled: true, error: 'cancelled' });
