@@ -214,16 +214,11 @@ impl BrowserModel {
     /// module docs say, from `seed`.
     pub fn new(cfg: BrowserConfig, encoder_vars: &VarMap, seed: u64, info: Value) -> Result<Self> {
         validate(&cfg)?;
-        let device = Device::Cpu;
         let varmap = VarMap::new();
-        let vb = seeded_var_builder(&varmap, seed, &device);
-        let encoder = SongEncoder::new(cfg.encoder, vb.pp("song"))?;
-        let axes = axes_var(&cfg, &vb)?;
-        let net = Ainrnn::new(cfg.ainrnn.clone(), vb.pp("ainrnn"))?;
-        let log_scale =
-            vb.get_with_hints(1, LOG_SCALE, candle_nn::Init::Const(INITIAL_LOG_SCALE))?;
+        let vb = seeded_var_builder(&varmap, seed, &Device::Cpu);
+        let model = BrowserModel::assemble(varmap, vb, cfg, info)?;
         let source: HashMap<String, Var> = named_vars(encoder_vars).into_iter().collect();
-        for (name, var) in named_vars(&varmap) {
+        for (name, var) in named_vars(&model.varmap) {
             if name.starts_with("song.") {
                 let src = source.get(&name).ok_or_else(|| {
                     Error::Model(format!("the audio encoder has no variable {name}"))
@@ -231,7 +226,23 @@ impl BrowserModel {
                 var.set(src.as_tensor())?;
             }
         }
-        let model = BrowserModel {
+        model.init_residual()?;
+        Ok(model)
+    }
+
+    /// Builds (seeded builder) or loads (strict builder) every part under `vb`.
+    fn assemble(
+        varmap: VarMap,
+        vb: candle_nn::VarBuilder<'static>,
+        cfg: BrowserConfig,
+        info: Value,
+    ) -> Result<Self> {
+        let encoder = SongEncoder::new(cfg.encoder, vb.pp("song"))?;
+        let axes = axes_var(&cfg, &vb)?;
+        let net = Ainrnn::new(cfg.ainrnn.clone(), vb.pp("ainrnn"))?;
+        let log_scale =
+            vb.get_with_hints(1, LOG_SCALE, candle_nn::Init::Const(INITIAL_LOG_SCALE))?;
+        Ok(BrowserModel {
             varmap,
             encoder,
             axes,
@@ -239,10 +250,8 @@ impl BrowserModel {
             log_scale,
             cfg,
             info,
-            device,
-        };
-        model.init_residual()?;
-        Ok(model)
+            device: Device::Cpu,
+        })
     }
 
     /// Head = 0 (so the residual scores 0), attention = cosine similarity of the song embeddings.
@@ -522,23 +531,9 @@ impl BrowserModel {
             .get(META_INFO)
             .and_then(|t| serde_json::from_str(t).ok())
             .unwrap_or(Value::Null);
-        let device = Device::Cpu;
-        let (varmap, vb) = from_safetensors(bytes, &device)?;
-        let encoder = SongEncoder::new(cfg.encoder, vb.pp("song"))?;
-        let axes = axes_var(&cfg, &vb)?;
-        let net = Ainrnn::new(cfg.ainrnn.clone(), vb.pp("ainrnn"))?;
-        let log_scale = vb.get(1, LOG_SCALE)?;
+        let (varmap, vb) = from_safetensors(bytes, &Device::Cpu)?;
         let expected = named_vars(&varmap).len();
-        let model = BrowserModel {
-            varmap,
-            encoder,
-            axes,
-            net,
-            log_scale,
-            cfg,
-            info,
-            device,
-        };
+        let model = BrowserModel::assemble(varmap, vb, cfg, info)?;
         // Every stored tensor must be one the model reads: a file with extra tensors is not
         // the model its configuration describes.
         let used = trainable_names(&model.varmap).len() + buffer_count(&model.varmap);
