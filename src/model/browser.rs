@@ -890,18 +890,27 @@ impl FineTuner {
         if self.done() {
             return Err(Error::Model("the fine-tuning run is over".into()));
         }
-        let before = model.to_bytes()?;
         let loss = self.loss(model)?;
         let l = loss.to_scalar::<f32>()?;
         self.steps += 1;
         if !l.is_finite() {
+            // Nothing has been updated yet: the weights are still those before this step.
             self.failure = Some(format!("the loss was not finite at step {}", self.steps));
-            model.restore(&before)?;
             return Ok(StepReport {
                 step: self.steps,
                 loss: l,
             });
         }
+        // Only the optimised variables move: an in-memory copy of them is the roll-back point
+        // (serialising the whole model file every step would cost more than the step).
+        let before: Vec<(Var, Tensor)> = named_vars(&model.varmap)
+            .into_iter()
+            .filter(|(n, _)| n.starts_with("ainrnn.") || n == LOG_SCALE)
+            .map(|(_, v)| {
+                let copy = v.as_tensor().copy()?;
+                Ok((v, copy))
+            })
+            .collect::<Result<_>>()?;
         self.opt.backward_step(&loss)?;
         model.net.clip_recurrent()?;
         let finite = named_vars(&model.varmap).iter().all(|(_, v)| {
@@ -915,7 +924,9 @@ impl FineTuner {
                 "the weights were not finite after step {}",
                 self.steps
             ));
-            model.restore(&before)?;
+            for (var, saved) in &before {
+                var.set(saved)?;
+            }
         }
         Ok(StepReport {
             step: self.steps,
