@@ -11,7 +11,9 @@ use crate::audio_proxy::{select_columns, FEATURE_SETS};
 use crate::error::{Error, Result};
 use crate::eval_run::{corpus_excerpt_descriptors, CHECKPOINT_DIR, DEFAULT_OUT_DIR};
 use crate::features::track::{descriptor_names, TrackConfig};
-use crate::model::browser::{default_network, BrowserConfig, BrowserModel, PriorConfig};
+use crate::model::browser::{
+    default_library_min_rows, default_network, BrowserConfig, BrowserModel, PriorConfig,
+};
 use crate::model::contrastive::{self, ContrastiveConfig};
 
 /// Options of `ainrec train-browser`.
@@ -117,6 +119,7 @@ pub fn run_train_browser(
             opts.encoder.output_dim + enc.axes.as_ref().map_or(0, |a| a.dims()[0]),
         ),
         prior: PriorConfig::default(),
+        library_min_rows: default_library_min_rows(),
     };
     let losses = &enc.losses;
     let tail = |v: &[f32]| v.iter().sum::<f32>() / v.len().max(1) as f32;
@@ -178,6 +181,8 @@ pub fn browser_card_section(
          - Trained on: {}. Contrastive loss (InfoNCE) {:.3} over the first 10 steps → {:.3} \
          over the last 10.\n\
          - **Not** trained on: {}.\n\
+         - Standardisation: over the visitor's library itself once it has {} songs or more \
+         (as audio-kNN does), otherwise the statistics stored from training.\n\
          - Descriptors must come from extractor `{}` (the page's `analysisKey`).\n\
          - Licences: {}.\n",
         cfg.feature_set,
@@ -196,6 +201,7 @@ pub fn browser_card_section(
         get("encoder_loss_first10").as_f64().unwrap_or(f64::NAN),
         get("encoder_loss_last10").as_f64().unwrap_or(f64::NAN),
         get("not_trained_on").as_str().unwrap_or("?"),
+        cfg.library_min_rows,
         cfg.analysis_key,
         get("licences").as_str().unwrap_or("?"),
     ));

@@ -1,5 +1,6 @@
 //! The browser model (`models/browser.safetensors`) on the bundled demo catalog, natively and in
-//! Chromium: its untrained ranking is the eq. 4 prior, fine-tuning on a scripted history beats
+//! Chromium: a library is standardised over itself, its untrained ranking is the eq. 4 prior,
+//! fine-tuning on a scripted history beats
 //! the prior and audio-kNN on the held-out last plays, the file round-trips with identical
 //! scores, and corrupt or foreign files are rejected while the previous weights keep working.
 
@@ -150,7 +151,12 @@ fn untrained_ranking_is_the_prior_with_attention_weights() {
         .unwrap();
     assert_eq!(recs.len(), 10);
     // The eq. 4 prior by hand from the song embeddings (unit vectors: dot = cosine).
-    let emb: Vec<Vec<f32>> = s.model().embed(&d.descriptors).unwrap().to_vec2().unwrap();
+    let emb: Vec<Vec<f32>> = s
+        .model()
+        .embed_library(&d.descriptors)
+        .unwrap()
+        .to_vec2()
+        .unwrap();
     let w = prior_weights(&history, &PriorConfig::default());
     let norm: f32 = w.iter().map(|v| v.abs()).sum();
     let heard: HashSet<usize> = history.iter().map(|h| h.item).collect();
@@ -180,6 +186,49 @@ fn untrained_ranking_is_the_prior_with_attention_weights() {
         assert_eq!(r.attention.len(), history.len());
         assert!((sum - 1.0).abs() < 1e-4, "attention sums to {sum}");
     }
+}
+
+#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn a_library_is_standardised_over_itself() {
+    let d = demo();
+    let s = Session::new(MODEL).unwrap();
+    let m = s.model();
+    let min = m.config().library_min_rows;
+    let close = |a: &Tensor, b: &Tensor| -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar()
+            .unwrap()
+    };
+    // A whole library measured on another scale (every column × 3) embeds the same: only its
+    // own spread matters. (No offset here: adding 5 in f32 erases the spread of the columns
+    // whose values are ~1e-6, which z-scoring then rightly no longer sees.)
+    let rescaled: Vec<Vec<f32>> = d
+        .descriptors
+        .iter()
+        .map(|r| r.iter().map(|v| 3.0 * v).collect())
+        .collect();
+    let a = m.embed_library(&d.descriptors).unwrap();
+    let diff = close(&a, &m.embed_library(&rescaled).unwrap());
+    assert!(diff < 1e-3, "{diff}");
+    // …which the stored statistics alone would not give.
+    assert!(close(&a, &m.embed(&d.descriptors).unwrap()) > 0.05);
+    // Below `library_min_rows` songs the stored statistics are used.
+    let few = &d.descriptors[..min - 1];
+    assert_eq!(
+        close(&m.embed_library(few).unwrap(), &m.embed(few).unwrap()),
+        0.0
+    );
+    // A bad row is named, as in `embed`.
+    let mut bad = d.descriptors.clone();
+    bad[7][3] = f32::NAN;
+    let e = m.embed_library(&bad).unwrap_err().to_string();
+    assert!(e.contains("descriptor 7"), "{e}");
 }
 
 /// Audio-kNN on the raw descriptors: z-scored over the library, cosine, play-weighted like the
@@ -266,10 +315,8 @@ fn fine_tuning_beats_the_prior_and_audio_knn_on_the_last_plays() {
         }
     }
     println!("mean held-out MRR: audio-kNN {knn:.4}, prior {prior:.4}, fine-tuned {tuned:.4}");
-    assert!(tuned > prior * 1.2, "fine-tuned {tuned} vs prior {prior}");
-    // Measured: a tie with audio-kNN (0.3199 vs 0.3213), not the win the issue asks for; this
-    // guards against falling clearly behind it while that gap is open.
-    assert!(tuned > knn - 0.01, "fine-tuned {tuned} vs audio-kNN {knn}");
+    assert!(tuned > prior, "fine-tuned {tuned} vs prior {prior}");
+    assert!(tuned > knn, "fine-tuned {tuned} vs audio-kNN {knn}");
 }
 
 #[test]

@@ -96,6 +96,15 @@ pub struct BrowserConfig {
     pub ainrnn: ainrnn::Config,
     /// The prior's event weights.
     pub prior: PriorConfig,
+    /// Libraries of at least this many songs are standardised over themselves
+    /// ([`BrowserModel::embed_library`]); smaller ones use the encoder's stored statistics.
+    #[serde(default = "default_library_min_rows")]
+    pub library_min_rows: usize,
+}
+
+/// [`BrowserConfig::library_min_rows`]: below 10 songs a library's own spread says little.
+pub fn default_library_min_rows() -> usize {
+    10
 }
 
 /// One step of a history, as the browser model reads it: the song (a row of the embedding
@@ -306,25 +315,11 @@ impl BrowserModel {
     /// `descriptor_names.len()` values; the encoder reads its columns). A row that is not finite
     /// or of the wrong length is an error naming the row.
     pub fn embed(&self, descriptors: &[Vec<f32>]) -> Result<Tensor> {
-        let want = self.cfg.descriptor_names.len();
-        let mut flat = Vec::with_capacity(descriptors.len() * self.cfg.columns.len());
-        for (i, r) in descriptors.iter().enumerate() {
-            if r.len() != want {
-                return Err(Error::invalid(
-                    format!("descriptor {i}"),
-                    format!("{want} values ({})", self.cfg.analysis_key),
-                    r.len(),
-                ));
-            }
-            if r.iter().any(|v| !v.is_finite()) {
-                return Err(Error::invalid(
-                    format!("descriptor {i}"),
-                    "finite values",
-                    "NaN or infinity",
-                ));
-            }
-            flat.extend(self.cfg.columns.iter().map(|&c| r[c]));
-        }
+        self.check_rows(descriptors)?;
+        let flat: Vec<f32> = descriptors
+            .iter()
+            .flat_map(|r| self.cfg.columns.iter().map(|&c| r[c]))
+            .collect();
         let n = descriptors.len();
         if n == 0 {
             return Ok(Tensor::zeros(
@@ -345,6 +340,68 @@ impl BrowserModel {
             )?);
         }
         Ok(Tensor::cat(&parts, 0)?)
+    }
+
+    /// Each row has the descriptor's length and only finite values; the error names the row.
+    fn check_rows(&self, descriptors: &[Vec<f32>]) -> Result<()> {
+        let want = self.cfg.descriptor_names.len();
+        for (i, r) in descriptors.iter().enumerate() {
+            if r.len() != want {
+                return Err(Error::invalid(
+                    format!("descriptor {i}"),
+                    format!("{want} values ({})", self.cfg.analysis_key),
+                    r.len(),
+                ));
+            }
+            if r.iter().any(|v| !v.is_finite()) {
+                return Err(Error::invalid(
+                    format!("descriptor {i}"),
+                    "finite values",
+                    "NaN or infinity",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`BrowserModel::embed`] of a visitor's whole library, standardised over the library
+    /// itself rather than over the encoder's training excerpts, once it has at least
+    /// [`BrowserConfig::library_min_rows`] songs. Why: "sounds alike" means alike *relative to
+    /// the collection at hand* — the audio-kNN baseline z-scores over the library for the same
+    /// reason — and a visitor's collection has its own loudness, timbre and tuning spread.
+    /// Measured on the scripted histories of `tests/browser_model.rs` (60-song demo library):
+    /// prior MRR 0.234 with the stored statistics, 0.341 with the library's; pooling the two
+    /// (the stored ones counted as 5 or 20 rows) gave 0.310 and 0.267.
+    ///
+    /// Each encoder column is mapped to `μ_stored + σ_stored · (x − μ_library) / σ_library`, so
+    /// the encoder, which standardises with its stored statistics, sees z-scores over the
+    /// library (a constant column maps to `μ_stored`, z = 0). Every embedding depends on the
+    /// whole library, so the page re-embeds it when the library changes.
+    pub fn embed_library(&self, descriptors: &[Vec<f32>]) -> Result<Tensor> {
+        self.check_rows(descriptors)?;
+        if descriptors.len() < self.cfg.library_min_rows.max(2) {
+            return self.embed(descriptors);
+        }
+        let n = descriptors.len() as f64;
+        let (stored_mean, stored_std) = self.encoder.stats()?;
+        let mut rows = descriptors.to_vec();
+        for (j, &c) in self.cfg.columns.iter().enumerate() {
+            let mean = descriptors.iter().map(|r| f64::from(r[c])).sum::<f64>() / n;
+            let var = descriptors
+                .iter()
+                .map(|r| (f64::from(r[c]) - mean).powi(2))
+                .sum::<f64>()
+                / n;
+            let scale = if var > 1e-24 {
+                f64::from(stored_std[j]) / var.sqrt()
+            } else {
+                0.0
+            };
+            for r in rows.iter_mut() {
+                r[c] = (f64::from(stored_mean[j]) + scale * (f64::from(r[c]) - mean)) as f32;
+            }
+        }
+        self.embed(&rows)
     }
 
     /// The eq. 4 prior of every row of `table (N, d)` for `history`: `(N,)`.
@@ -1122,7 +1179,7 @@ impl Session {
             ));
         }
         let rows: Vec<Vec<f32>> = flat.chunks(len).map(<[f32]>::to_vec).collect();
-        self.table = self.model.embed(&rows)?;
+        self.table = self.model.embed_library(&rows)?;
         self.fine_tune_cancel()?;
         Ok(rows.len())
     }
