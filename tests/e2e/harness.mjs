@@ -73,8 +73,10 @@ export function recordTimings(entries) {
     all = {};
   }
   const cpus = os.cpus();
-  all.machine = { cpus: cpus.length, cpu: cpus[0]?.model, loadavg: os.loadavg().map((x) => Number(x.toFixed(2))) };
-  for (const [k, v] of Object.entries(entries)) all[k] = { ...v, measured_at: new Date().toISOString() };
+  all.machine = { cpus: cpus.length, cpu: cpus[0]?.model };
+  // The load average says how busy the machine was (other jobs share its cores).
+  const load = os.loadavg().map((x) => Number(x.toFixed(2)));
+  for (const [k, v] of Object.entries(entries)) all[k] = { ...v, measured_at: new Date().toISOString(), loadavg_1_5_15min: load };
   writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
   for (const [k, v] of Object.entries(entries)) console.log(`timing ${k}: ${JSON.stringify(v)}`);
 }
