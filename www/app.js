@@ -439,8 +439,27 @@ function addBadFile(name, reason) {
 }
 
 // ---------------------------------------------------------------- playback
+// Demo excerpts are fetched once from this origin and played from blob URLs: a blob can be
+// sought in, a stream from a server that sends no byte ranges (`ainrec serve`) cannot.
+const demoBlobs = new Map(); // demo file -> Promise<Blob>
+
 async function playableSource(t) {
-  if (t.source === 'demo') return { url: `demo/${encodeURIComponent(t.demoFile)}` };
+  if (t.source === 'demo') {
+    let blob = demoBlobs.get(t.demoFile);
+    if (!blob) {
+      blob = fetch(`demo/${encodeURIComponent(t.demoFile)}`).then((r) => {
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        return r.blob();
+      });
+      demoBlobs.set(t.demoFile, blob);
+      blob.catch(() => demoBlobs.delete(t.demoFile));
+    }
+    try {
+      return { url: objectUrl(await blob) };
+    } catch (err) {
+      return { error: `the demo excerpt could not be fetched from this page's server (${err.message})` };
+    }
+  }
   const session = state.sessionFiles.get(t.id);
   if (session) return { url: objectUrl(session) };
   let stored = null;

@@ -340,6 +340,14 @@ test('demo catalog: descriptors match an in-tab analysis, credits for every trac
   await liByTitle(page, catalog.tracks[3].title).locator('[data-testid=play]').click();
   await page.waitForFunction(() => document.getElementById('audio').readyState >= 2, null, { timeout: 15000 });
   assert.ok(allRequests.flat().some((r) => r.url.endsWith(`demo/${catalog.tracks[3].file}`)));
+  // ...and can be sought in (it plays from a blob: the server sends no byte ranges).
+  const seek = await page.evaluate(async () => {
+    const a = document.getElementById('audio');
+    a.currentTime = 10;
+    await new Promise((resolve) => { a.addEventListener('seeked', resolve, { once: true }); setTimeout(resolve, 3000); });
+    return { t: a.currentTime, end: a.seekable.length ? a.seekable.end(0) : 0 };
+  });
+  assert.ok(seek.end > 14 && seek.t >= 9.9, `demo track not seekable: ${JSON.stringify(seek)}`);
   await page.evaluate(() => document.getElementById('audio').pause());
   await page.screenshot({ path: path.join(artifacts, 'demo-catalog.png'), fullPage: true });
   // Readable at 360 px: no horizontal scrolling.

@@ -288,6 +288,9 @@ test('without the model file the page says so and everything else works', async 
   const status = await page.textContent('[data-testid=model-status]');
   assert.match(status, /No recommendations: the model file model\/browser\.safetensors could not be fetched \(HTTP 404\).*Everything else on the page works/);
   assert.equal(await page.isDisabled('[data-testid=finetune-start]'), true);
+  // Nothing reads the portrait then either, and the form says so.
+  assert.match(await page.textContent('[data-testid=portrait-use]'), /^Not used: there is no recommender in this page right now/);
+  assert.equal(await page.isVisible('label[for=genres] .unused-tag'), true);
   await loadDemo(page);
   await playAll(page, [0]);
   assert.equal((await historyIds(page)).length, 1);
