@@ -368,6 +368,13 @@ impl Recommender {
         to_js(self.session.model().info())
     }
 
+    /// Whether the model reads the visitor's portrait (age band, language, genres); when false
+    /// the page marks those fields as unused.
+    #[wasm_bindgen(js_name = usesPortrait)]
+    pub fn uses_portrait(&self) -> bool {
+        self.session.model().uses_portrait()
+    }
+
     /// Replaces the library (`descriptors`: one descriptor after another); returns the number
     /// of songs. A bad descriptor throws and the previous library stays.
     #[wasm_bindgen(js_name = setLibrary)]

@@ -78,49 +78,79 @@ if (missing.length) {
   }
 }
 
-// ---------------------------------------------------------------- the worker
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+// ---------------------------------------------------------------- the workers
+// Two instances of worker.js. `compute` hashes files, reads their tags, gives the analysis key
+// and holds the model (recommendations, fine-tuning); `analysis` analyses one track at a time.
+// Cancel terminates the analysis worker, which stops its wasm wherever it is (no waiting for
+// the current step to end, nor for a busy machine to schedule the worker's next turn) and frees
+// its memory, and starts a fresh one for the next file; the model is untouched.
 let nextId = 1;
-const pending = new Map();
-api.ready = new Promise((resolve, reject) => {
-  worker.addEventListener('message', (e) => {
-    const msg = e.data;
-    if (msg.type === 'ready') {
-      api.version = msg.version;
-      resolve(msg.version);
-    } else if (msg.type === 'fatal') {
-      setStatus(msg.error, true);
-      reject(new Error(msg.error));
-    } else if (msg.type === 'progress') {
-      pending.get(msg.id)?.onProgress?.(msg.fraction, msg);
-    } else if (pending.has(msg.id)) {
-      const { resolve: ok, reject: fail } = pending.get(msg.id);
-      pending.delete(msg.id);
-      if (msg.ok) {
-        ok(msg.result);
-      } else {
-        const err = new Error(msg.error);
-        err.cancelled = Boolean(msg.cancelled);
-        fail(err);
-      }
-    }
-  });
-  worker.addEventListener('error', (e) => {
-    const text = `The analyser failed to start: ${e.message || 'unknown error'}`;
-    setStatus(text, true);
-    reject(new Error(text));
-  });
-});
-api.ready.catch(() => {});
+const pending = new Map(); // id -> { resolve, reject, onProgress, worker }
 
-// Sends a request; returns {id, done: Promise}. `onProgress(fraction)` sees progress.
-function request(message, transfer = [], onProgress = null) {
+function startWorker() {
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  const ready = new Promise((resolve, reject) => {
+    worker.addEventListener('message', (e) => {
+      const msg = e.data;
+      if (msg.type === 'ready') {
+        resolve(msg.version);
+      } else if (msg.type === 'fatal') {
+        setStatus(msg.error, true);
+        reject(new Error(msg.error));
+      } else if (msg.type === 'progress') {
+        pending.get(msg.id)?.onProgress?.(msg.fraction, msg);
+      } else if (pending.has(msg.id)) {
+        const { resolve: ok, reject: fail } = pending.get(msg.id);
+        pending.delete(msg.id);
+        if (msg.ok) {
+          ok(msg.result);
+        } else {
+          const err = new Error(msg.error);
+          err.cancelled = Boolean(msg.cancelled);
+          fail(err);
+        }
+      }
+    });
+    worker.addEventListener('error', (e) => {
+      const text = `The analyser failed to start: ${e.message || 'unknown error'}`;
+      setStatus(text, true);
+      reject(new Error(text));
+    });
+  });
+  ready.catch(() => {});
+  return { worker, ready };
+}
+
+const compute = startWorker();
+let analysisWorker = startWorker();
+api.ready = compute.ready.then((v) => { api.version = v; return v; });
+api.ready.catch(() => {});
+api.analysisWorkers = 1; // started so far (test hook: Cancel starts a new one)
+
+// Sends a request (to the compute worker unless `to` says otherwise); returns {id, done: Promise}.
+// `onProgress(fraction, message)` sees progress.
+function request(message, transfer = [], onProgress = null, to = compute) {
   const id = nextId++;
   const done = new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject, onProgress });
-    worker.postMessage({ id, ...message }, transfer);
+    pending.set(id, { resolve, reject, onProgress, worker: to });
+    to.worker.postMessage({ id, ...message }, transfer);
   });
   return { id, done };
+}
+
+/** Stops the analysis in progress at once: terminates its worker, answers its requests as
+ * cancelled, and starts a fresh worker for the next file. */
+function restartAnalysisWorker() {
+  const old = analysisWorker;
+  old.worker.terminate();
+  analysisWorker = startWorker();
+  api.analysisWorkers += 1;
+  for (const [id, p] of pending) {
+    if (p.worker === old) {
+      pending.delete(id);
+      p.reject(Object.assign(new Error('cancelled'), { cancelled: true }));
+    }
+  }
 }
 
 // ---------------------------------------------------------------- state
@@ -405,13 +435,31 @@ function addBadFile(name, reason) {
   li.textContent = `${name}: ${reason}`;
   badFilesEl.append(li);
   $('bad-count').textContent = String(badFilesEl.children.length);
-  $('bad-files-box').hidden = false;
-  $('bad-files-box').open = true;
+  $('bad-files-none').hidden = true;
 }
 
 // ---------------------------------------------------------------- playback
+// Demo excerpts are fetched once from this origin and played from blob URLs: a blob can be
+// sought in, a stream from a server that sends no byte ranges (`ainrec serve`) cannot.
+const demoBlobs = new Map(); // demo file -> Promise<Blob>
+
 async function playableSource(t) {
-  if (t.source === 'demo') return { url: `demo/${encodeURIComponent(t.demoFile)}` };
+  if (t.source === 'demo') {
+    let blob = demoBlobs.get(t.demoFile);
+    if (!blob) {
+      blob = fetch(`demo/${encodeURIComponent(t.demoFile)}`).then((r) => {
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+        return r.blob();
+      });
+      demoBlobs.set(t.demoFile, blob);
+      blob.catch(() => demoBlobs.delete(t.demoFile));
+    }
+    try {
+      return { url: objectUrl(await blob) };
+    } catch (err) {
+      return { error: `the demo excerpt could not be fetched from this page's server (${err.message})` };
+    }
+  }
   const session = state.sessionFiles.get(t.id);
   if (session) return { url: objectUrl(session) };
   let stored = null;
@@ -513,6 +561,7 @@ const model = {
   ready: null, ok: false, error: null, analysisKey: null, descriptorLength: 0,
   rows: [], rowIndex: new Map(), librarySig: null, recSig: null, timer: null,
   running: false, again: false, tuning: null, weights: 'shipped', weightsVersion: 0,
+  usesPortrait: false,
 };
 api.recommendations = [];
 api.recommendMs = [];
@@ -521,7 +570,7 @@ api.lossPoints = [];
 api.fineTune = null;
 api.model = () => ({
   ok: model.ok, error: model.error, analysisKey: model.analysisKey, weights: model.weights,
-  rows: model.rows.length, tuning: Boolean(model.tuning),
+  rows: model.rows.length, tuning: Boolean(model.tuning), usesPortrait: model.usesPortrait,
   idle: !model.timer && !model.running && !model.again && !model.tuning,
 });
 
@@ -541,23 +590,41 @@ function updateModelControls() {
   }
 }
 
+/** Says in the portrait form whether the model reads it (the model reports it when loaded). */
+function markPortrait() {
+  const used = model.ok && model.usesPortrait;
+  $('portrait-use').textContent = !model.ok
+    ? 'Not used: there is no recommender in this page right now (see “Recommended for you”). '
+      + 'Stored with your history and exported with it.'
+    : used
+      ? 'Used by the recommender in this page, with what you play. Stored with your history and exported with it.'
+      : 'Not used by the current model: it learns from what you play, not from these. Stored with '
+        + 'your history and exported with it, for a model that can use them.';
+  for (const tag of document.querySelectorAll('#portrait .unused-tag')) tag.hidden = used;
+  $('portrait').classList.toggle('unused', !used);
+}
+
 function initModel() {
   model.ready = request({ type: 'model' }).done.then((m) => {
     model.analysisKey = m.analysisKey;
     model.descriptorLength = m.descriptorLength;
+    model.usesPortrait = m.usesPortrait === true;
     if (m.analysisKey !== api.key) {
       model.error = `The model was trained on descriptors of analysis “${m.analysisKey}” but this page `
         + `makes “${api.key}”: no recommendations until they match (rebuild the model or the page). `
         + 'Everything else on the page works.';
       modelStatus(model.error, true);
+      markPortrait();
       return false;
     }
     model.ok = true;
     updateModelControls();
+    markPortrait();
     return true;
   }, (err) => {
     model.error = `No recommendations: ${err.message}. Everything else on the page works.`;
     modelStatus(model.error, true);
+    markPortrait();
     return false;
   });
   return model.ready;
@@ -849,7 +916,7 @@ $('finetune-start').addEventListener('click', async () => {
 });
 
 $('finetune-stop').addEventListener('click', () => {
-  if (model.tuning) worker.postMessage({ type: 'cancel', target: model.tuning.id });
+  if (model.tuning) compute.worker.postMessage({ type: 'cancel', target: model.tuning.id });
 });
 
 $('reset-model').addEventListener('click', async () => {
@@ -896,7 +963,7 @@ cancelButton.addEventListener('click', () => {
   b.cancelAt = performance.now();
   b.rejectCancel(cancelledError());
   state.queue.length = 0;
-  if (state.current) worker.postMessage({ type: 'cancel', target: state.current.id });
+  if (state.current) restartAnalysisWorker();
   setStatus('Cancelling…');
 });
 
@@ -945,17 +1012,19 @@ async function runBatch() {
     progressEl.value = 0;
     const record = { name: entry.path || entry.file.name, outcome: null, progress: 0 };
     b.files.push(record);
+    const fileStarted = performance.now();
     try {
       const outcome = await processFile(entry, b);
       record.outcome = outcome;
       record.progress = 1;
+      record.ms = performance.now() - fileStarted; // read + tags + decode + analysis + store
       if (outcome === 'known') b.known += 1; else if (outcome === 'added') b.added += 1;
     } catch (err) {
       record.outcome = err.cancelled ? 'cancelled' : 'failed';
       record.error = err.message;
       if (err.cancelled) {
-        // For an analysis, the worker's answer (it stops between two steps of ≤ 40 ms); for
-        // reading or decoding, the moment the batch abandoned them.
+        // For an analysis, the moment its worker was terminated; for reading or decoding, the
+        // moment the batch abandoned them.
         b.cancelStoppedAt ??= performance.now();
         api.last = { name: entry.path || entry.file.name, cancelled: true, cancelLatencyMs: b.cancelStoppedAt - b.cancelAt };
         break;
@@ -1030,7 +1099,7 @@ async function processFile({ file, handle, path }, b) {
       progressEl.value = fraction;
       b.fraction = fraction;
       updateOverall();
-    });
+    }, analysisWorker);
   state.current = { id: req.id, name };
   let result;
   try {
@@ -1461,7 +1530,8 @@ $('forget-confirm').addEventListener('click', async () => {
   state.sessionFiles.clear();
   state.playing = null;
   badFilesEl.replaceChildren();
-  $('bad-files-box').hidden = true;
+  $('bad-count').textContent = '0';
+  $('bad-files-none').hidden = false;
   $('now-playing').textContent = 'Nothing playing. Press Play on a track.';
   $('track-info').textContent = '';
   $('mfcc-canvas').getContext('2d').clearRect(0, 0, 960, 200);

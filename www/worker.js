@@ -8,7 +8,8 @@
 //               {type: "cancel", target: id}
 //   The recommender (the browser model, models/browser.safetensors served as
 //   model/browser.safetensors):
-//               {id, type: "model"} -> {analysisKey, descriptorLength, info}: loads the model
+//               {id, type: "model"} -> {analysisKey, descriptorLength, info, usesPortrait}:
+//                 loads the model
 //               {id, type: "setLibrary", descriptors: Float32Array} -> number of rows
 //               {id, type: "recommend", history, exclude, k} -> [{item, score, prior, attention}]
 //               {id, type: "fineTune", history, options} -> runs fineTuneStart, then
@@ -127,6 +128,7 @@ async function loadModel() {
     analysisKey: recommender.analysisKey(),
     descriptorLength: recommender.descriptorLength(),
     info: recommender.info(),
+    usesPortrait: recommender.usesPortrait(),
   };
 }
 

@@ -430,6 +430,14 @@ impl BrowserModel {
         ))
     }
 
+    /// Whether ranking and fine-tuning read the visitor's portrait (age band, language,
+    /// genres). They do not: every forward pass gets an empty portrait (`empty_portrait`), as no
+    /// data the model is trained on joins portraits to listening. The page marks the portrait
+    /// fields as unused when this is false.
+    pub fn uses_portrait(&self) -> bool {
+        false
+    }
+
     fn empty_portrait(&self, n: usize) -> Result<PortraitBatch> {
         let none: Vec<Option<&crate::data::history::Portrait>> = vec![None; n];
         Ok(PortraitBatch::new(&none, &self.cfg.ainrnn.portrait, &self.device)?.0)

@@ -2,7 +2,8 @@
 // launch Debian's Chromium through playwright-core (never a downloaded browser), and
 // record every request the page makes.
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -46,10 +47,10 @@ export async function launchBrowser() {
   });
 }
 
-/** Opens the page (after `initScript`, if given), records requests, and waits until the worker
- * reports ready. */
-export async function openPage(browser, url, { initScript } = {}) {
-  const page = await browser.newPage();
+/** Opens the page (after `initScript`, if given; in `viewport` {width, height}, if given),
+ * records requests, and waits until the worker reports ready. */
+export async function openPage(browser, url, { initScript, viewport } = {}) {
+  const page = await browser.newPage(viewport ? { viewport } : {});
   if (initScript) await page.addInitScript(initScript);
   const requests = [];
   const consoleErrors = [];
@@ -59,4 +60,23 @@ export async function openPage(browser, url, { initScript } = {}) {
   await page.goto(url);
   await page.waitForFunction(() => window.ainrec && window.ainrec.version, null, { timeout: 60000 });
   return { page, requests, consoleErrors };
+}
+
+/** Merges `entries` (name -> measurement) into artifacts/timings.json, where each test file adds
+ * what it measured, with the machine it ran on, and prints them. */
+export function recordTimings(entries) {
+  const file = path.join(artifacts, 'timings.json');
+  let all = {};
+  try {
+    all = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    all = {};
+  }
+  const cpus = os.cpus();
+  all.machine = { cpus: cpus.length, cpu: cpus[0]?.model };
+  // The load average says how busy the machine was (other jobs share its cores).
+  const load = os.loadavg().map((x) => Number(x.toFixed(2)));
+  for (const [k, v] of Object.entries(entries)) all[k] = { ...v, measured_at: new Date().toISOString(), loadavg_1_5_15min: load };
+  writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
+  for (const [k, v] of Object.entries(entries)) console.log(`timing ${k}: ${JSON.stringify(v)}`);
 }

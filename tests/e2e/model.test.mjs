@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { artifacts, launchBrowser, openPage, repo, startServer } from './harness.mjs';
+import { artifacts, launchBrowser, openPage, recordTimings, repo, startServer } from './harness.mjs';
 
 const catalog = JSON.parse(readFileSync(path.join(repo, 'models', 'demo', 'catalog.json'), 'utf8'));
 
@@ -94,8 +94,12 @@ test('empty history shows what to do; play/like 3 demo tracks -> 10 explained re
   await page.screenshot({ path: path.join(artifacts, 'model-empty-history.png'), fullPage: true });
 
   await playAll(page, [40, 3]);
+  await settled(page);
+  const runs = await page.evaluate(() => window.ainrec.recommendMs.length);
+  const clicked = Date.now();
   await libraryButton(page, catalog.tracks[45].sha256, 'like').click();
   await settled(page);
+  const clickToList = Date.now() - clicked;
   assert.equal(await page.isVisible('[data-testid=recommendations-empty]'), false);
   const items = page.locator('[data-testid=recommendations] li');
   assert.equal(await items.count(), 10);
@@ -119,6 +123,18 @@ test('empty history shows what to do; play/like 3 demo tracks -> 10 explained re
   console.log(`recommendations (artists): ${artists.join(' | ')}`);
   const ms = await page.evaluate(() => window.ainrec.recommendMs);
   console.log(`recommend (55 rows, 3 history items, k = 30) in the worker: ${ms.map((m) => m.toFixed(1)).join(', ')} ms`);
+  assert.equal(ms.length - runs, 1, 'one recommendation run for the like');
+  recordTimings({
+    recommend: {
+      first_run_ms: Number(ms[0].toFixed(1)),
+      like_run_ms: Number(ms[ms.length - 1].toFixed(1)),
+      like_click_to_list_ms: clickToList,
+      worker_ms: ms.map((m) => Number(m.toFixed(1))),
+      what: `in the worker: rank ${catalog.tracks.length} library rows (demo catalog), top 30 with attention; the first run (after the first plays) `
+        + 'also embeds the library, the like run ranks for a 3-item history; click to list: a Like click until the re-ranked 10 are shown, with the 300 ms debounce, '
+        + 'the history write and the rendering',
+    },
+  });
   await page.screenshot({ path: path.join(artifacts, 'model-recommendations.png'), fullPage: true });
 
   // Clicking Play on a recommendation plays it and records the play.
@@ -160,6 +176,17 @@ test('learn my taste: loss plot, before/after check, weights kept in IndexedDB',
   const points = Number(await page.getAttribute('[data-testid=loss-plot]', 'data-points'));
   const text = await page.textContent('[data-testid=finetune-result]');
   console.log(`fine-tuning (20 plays, defaults): ${ft.outcome.steps} steps in ${ft.ms.toFixed(0)} ms in the worker (${wall} ms click to result); ${text}`);
+  recordTimings({
+    fine_tune_default: {
+      worker_ms: Math.round(ft.ms),
+      click_to_result_ms: wall,
+      steps: ft.outcome.steps,
+      before: ft.outcome.before,
+      after: ft.outcome.after,
+      kept: ft.outcome.kept,
+      what: 'Learn my taste with the default options (at most 80 steps, 2.5 s budget) on a scripted 20-play history, 55 library rows',
+    },
+  });
   assert.equal(points, ft.outcome.steps);
   assert.ok(points > 0);
   assert.match(text, /Your last 5 plays ranked: before \d\.\d{3}, after \d\.\d{3} \(mean reciprocal rank\)/);
@@ -261,6 +288,9 @@ test('without the model file the page says so and everything else works', async 
   const status = await page.textContent('[data-testid=model-status]');
   assert.match(status, /No recommendations: the model file model\/browser\.safetensors could not be fetched \(HTTP 404\).*Everything else on the page works/);
   assert.equal(await page.isDisabled('[data-testid=finetune-start]'), true);
+  // Nothing reads the portrait then either, and the form says so.
+  assert.match(await page.textContent('[data-testid=portrait-use]'), /^Not used: there is no recommender in this page right now/);
+  assert.equal(await page.isVisible('label[for=genres] .unused-tag'), true);
   await loadDemo(page);
   await playAll(page, [0]);
   assert.equal((await historyIds(page)).length, 1);

@@ -150,6 +150,12 @@ test('Cancel stops a batch mid-file within 200 ms and the page stays usable', as
   assert.equal(last.cancelled, true, JSON.stringify(last));
   console.log(`cancel took effect after ${last.cancelLatencyMs.toFixed(1)} ms`);
   assert.ok(last.cancelLatencyMs <= 200, `cancel took ${last.cancelLatencyMs} ms`);
+  // The analysis really stopped: its worker was terminated (a fresh one waits for the next
+  // file) and no progress arrives any more.
+  assert.equal(await page.evaluate(() => window.ainrec.analysisWorkers), 2);
+  const progress = await page.locator('[data-testid=progress]').evaluate((e) => e.value);
+  await page.waitForTimeout(400);
+  assert.equal(await page.locator('[data-testid=progress]').evaluate((e) => e.value), progress, 'no progress after Cancel');
   assert.match(await page.textContent('[data-testid=status]'), /Cancelled long\.wav and 1 queued files/);
   assert.equal(await page.isDisabled('[data-testid=cancel]'), true);
   assert.equal(await page.locator('[data-testid=library] li').count(), 0);
