@@ -1,8 +1,8 @@
 //! The browser model (`models/browser.safetensors`) on the bundled demo catalog, natively and in
 //! Chromium: a library is standardised over itself, its untrained ranking is the eq. 4 prior,
-//! fine-tuning on a scripted history beats
-//! the prior and audio-kNN on the held-out last plays, the file round-trips with identical
-//! scores, and corrupt or foreign files are rejected while the previous weights keep working.
+//! fine-tuning on a scripted history beats the prior and audio-kNN on the held-out last plays,
+//! the file round-trips with identical scores, and corrupt or foreign files are rejected while
+//! the previous weights keep working.
 
 use std::collections::HashSet;
 
