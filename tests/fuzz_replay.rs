@@ -50,3 +50,32 @@ fn history_corpus() {
 fn analyzer_options_corpus() {
     replay("analyzer_options", checks::analyzer_options);
 }
+
+#[test]
+fn browser_model_corpus() {
+    replay("browser_model", checks::browser_model);
+}
+
+/// The shipped model is the fuzzer's main seed (too large to commit twice): it must pass the
+/// check, and so must a copy cut short or carrying a NaN weight (each rejected with a reason).
+#[test]
+fn browser_model_shipped_and_damaged() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let shipped = std::fs::read(root.join("models/browser.safetensors")).unwrap();
+    checks::browser_model(&shipped);
+    ainrec::model::browser::BrowserModel::from_bytes(&shipped).expect("the shipped model loads");
+    for cut in [0, 7, 8, 100, shipped.len() / 2, shipped.len() - 1] {
+        checks::browser_model(&shipped[..cut]);
+        assert!(ainrec::model::browser::BrowserModel::from_bytes(&shipped[..cut]).is_err());
+    }
+    // The last 4 bytes are the last f32 of the last tensor: make it NaN.
+    let mut nan = shipped.clone();
+    let n = nan.len();
+    nan[n - 4..].copy_from_slice(&f32::NAN.to_le_bytes());
+    checks::browser_model(&nan);
+    let e = ainrec::model::browser::BrowserModel::from_bytes(&nan)
+        .err()
+        .expect("a NaN weight is refused")
+        .to_string();
+    assert!(e.contains("non-finite"), "{e}");
+}
