@@ -79,44 +79,98 @@ if (missing.length) {
 }
 
 // ---------------------------------------------------------------- the worker
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+// A wasm trap (a Rust panic) poisons the worker's instance: the worker then answers
+// {type: "fatal", runtime: true}, and the page replaces it (restartWorker) — the request in
+// flight fails with "internal error …", the batch goes on, the model is loaded again.
+// Test-only: `?debugPanicAt=N` makes the first worker's N-th analysis panic in wasm.
+const DEBUG_PANIC_AT = Number(params.get('debugPanicAt')) || 0;
+const MAX_WORKER_RESTARTS = 5;
+let worker = null;
 let nextId = 1;
 const pending = new Map();
-api.ready = new Promise((resolve, reject) => {
-  worker.addEventListener('message', (e) => {
-    const msg = e.data;
-    if (msg.type === 'ready') {
-      api.version = msg.version;
-      resolve(msg.version);
-    } else if (msg.type === 'fatal') {
-      setStatus(msg.error, true);
-      reject(new Error(msg.error));
-    } else if (msg.type === 'progress') {
-      pending.get(msg.id)?.onProgress?.(msg.fraction, msg);
-    } else if (pending.has(msg.id)) {
-      const { resolve: ok, reject: fail } = pending.get(msg.id);
-      pending.delete(msg.id);
-      if (msg.ok) {
-        ok(msg.result);
-      } else {
-        const err = new Error(msg.error);
-        err.cancelled = Boolean(msg.cancelled);
-        fail(err);
+api.workerRestarts = 0;
+api.internalErrors = [];
+
+function spawnWorker(first) {
+  const url = new URL('./worker.js', import.meta.url);
+  if (first && DEBUG_PANIC_AT) url.searchParams.set('debugPanicAt', String(DEBUG_PANIC_AT));
+  const w = new Worker(url, { type: 'module' });
+  const ready = new Promise((resolve, reject) => {
+    w.addEventListener('message', (e) => {
+      const msg = e.data;
+      if (w !== worker) return; // a replaced worker's last words
+      if (msg.type === 'ready') {
+        api.version = msg.version;
+        resolve(msg.version);
+      } else if (msg.type === 'fatal' && msg.runtime) {
+        restartWorker(msg.error);
+      } else if (msg.type === 'fatal') {
+        setStatus(msg.error, true);
+        reject(new Error(msg.error));
+      } else if (msg.type === 'progress') {
+        pending.get(msg.id)?.onProgress?.(msg.fraction, msg);
+      } else if (pending.has(msg.id)) {
+        const { resolve: ok, reject: fail } = pending.get(msg.id);
+        pending.delete(msg.id);
+        if (msg.ok) {
+          ok(msg.result);
+        } else {
+          const err = new Error(msg.error);
+          err.cancelled = Boolean(msg.cancelled);
+          fail(err);
+        }
       }
-    }
+    });
+    w.addEventListener('error', (e) => {
+      if (w !== worker) return;
+      const text = `The analyser failed to start: ${e.message || 'unknown error'}`;
+      setStatus(text, true);
+      reject(new Error(text));
+    });
   });
-  worker.addEventListener('error', (e) => {
-    const text = `The analyser failed to start: ${e.message || 'unknown error'}`;
-    setStatus(text, true);
-    reject(new Error(text));
-  });
-});
+  worker = w;
+  return ready;
+}
+
+/** Replaces a worker whose wasm instance trapped: every request it held fails with the
+ * reason, a fresh worker takes over, and the model (with this browser's weights) is reloaded. */
+function restartWorker(reason) {
+  const old = worker;
+  worker = null;
+  old.terminate();
+  api.internalErrors.push(reason);
+  for (const [id, { reject: fail }] of pending) {
+    const what = state.current?.id === id ? ` while analysing ${state.current.name}` : '';
+    const err = new Error(`internal error${what}: ${reason} (the analyser was restarted)`);
+    err.internal = true;
+    fail(err);
+  }
+  pending.clear();
+  if (api.workerRestarts >= MAX_WORKER_RESTARTS) {
+    setStatus(`The analyser failed ${api.workerRestarts + 1} times (last: ${reason}); reload the page.`, true);
+    return;
+  }
+  api.workerRestarts += 1;
+  api.ready = spawnWorker(false);
+  api.ready.catch(() => {});
+  // The new instance has no model: load it again, with the stored weights and the library.
+  if (model.ready) {
+    Object.assign(model, { ok: false, librarySig: null, recSig: null });
+    initModel().then((ok) => (ok ? syncWeights() : null)).catch(() => {});
+  }
+}
+
+api.ready = spawnWorker(true);
 api.ready.catch(() => {});
 
 // Sends a request; returns {id, done: Promise}. `onProgress(fraction)` sees progress.
 function request(message, transfer = [], onProgress = null) {
   const id = nextId++;
   const done = new Promise((resolve, reject) => {
+    if (!worker) {
+      reject(new Error('the analyser is not running (it failed too often); reload the page'));
+      return;
+    }
     pending.set(id, { resolve, reject, onProgress });
     worker.postMessage({ id, ...message }, transfer);
   });
@@ -849,7 +903,7 @@ $('finetune-start').addEventListener('click', async () => {
 });
 
 $('finetune-stop').addEventListener('click', () => {
-  if (model.tuning) worker.postMessage({ type: 'cancel', target: model.tuning.id });
+  if (model.tuning) worker?.postMessage({ type: 'cancel', target: model.tuning.id });
 });
 
 $('reset-model').addEventListener('click', async () => {
@@ -896,7 +950,7 @@ cancelButton.addEventListener('click', () => {
   b.cancelAt = performance.now();
   b.rejectCancel(cancelledError());
   state.queue.length = 0;
-  if (state.current) worker.postMessage({ type: 'cancel', target: state.current.id });
+  if (state.current) worker?.postMessage({ type: 'cancel', target: state.current.id });
   setStatus('Cancelling…');
 });
 
@@ -1400,6 +1454,9 @@ function validateImport(doc) {
       if (!descriptor.every(Number.isFinite)) throw new Error(`tracks[${i}].descriptor has NaN or infinite values`);
     }
     const { descriptor: _d, ...record } = t;
+    // The rules the page applies when it reads the record back (store.js).
+    const why = store.trackProblem({ ...record, cover: null });
+    if (why) throw new Error(`tracks[${i}] cannot be kept: ${why}`);
     return {
       track: { ...record, cover: null },
       features: descriptor && doc.analysis_key ? { id: t.id, analysisKey: doc.analysis_key, descriptor } : null,
@@ -1470,6 +1527,22 @@ $('forget-confirm').addEventListener('click', async () => {
 });
 
 // ---------------------------------------------------------------- start-up
+/** Names the damaged records store.js skipped while reading (they stay in the database). */
+function showStoreProblems() {
+  const problems = store.takeProblems();
+  api.storeProblems = problems;
+  $('store-problems').hidden = !problems.length;
+  if (!problems.length) return;
+  $('store-problems-text').textContent = `${problems.length} damaged record${problems.length > 1 ? 's' : ''} in this `
+    + 'browser\'s storage could not be used and were skipped (left as they are; everything else works, '
+    + 'and Forget me clears them):';
+  $('store-problems-list').replaceChildren(...problems.map((p) => {
+    const li = document.createElement('li');
+    li.textContent = p;
+    return li;
+  }));
+}
+
 async function reloadState() {
   try {
     const { tracks, history } = await store.loadAll(api.key);
@@ -1485,6 +1558,7 @@ async function reloadState() {
   renderLibrary();
   renderPortrait();
   await syncWeights();
+  showStoreProblems();
   await showUsage();
 }
 
