@@ -226,10 +226,13 @@ async function showUsage() {
 // 1-channel OfflineAudioContext (Web Audio's down-mix; see README on >2 channels).
 async function decodeToMono(bytes) {
   let decoded;
+  // decodeAudioData detaches `bytes`: keep the head to say what the file is if it fails.
+  const head = new Uint8Array(bytes.slice(0, 64));
+  const size = bytes.byteLength;
   try {
     decoded = await new OfflineAudioContext(1, 1, ANALYSIS_RATE).decodeAudioData(bytes);
   } catch (err) {
-    throw new Error('the browser cannot decode it as audio (unsupported or corrupt file)');
+    throw new Error(`the browser cannot decode it as audio (${whatItIs(head, size) || 'unsupported or corrupt file'})`);
   }
   if (decoded.length === 0) throw new Error('it decodes to no audio at all');
   const ctx = new OfflineAudioContext(1, Math.ceil(decoded.duration * ANALYSIS_RATE), ANALYSIS_RATE);
@@ -239,6 +242,21 @@ async function decodeToMono(bytes) {
   src.start();
   const rendered = await ctx.startRendering();
   return rendered.getChannelData(0);
+}
+
+/** What a file that failed to decode looks like, from its first bytes, or null. */
+function whatItIs(head, size) {
+  const ascii = String.fromCharCode(...head.subarray(0, 16));
+  const starts = (...b) => b.every((x, i) => head[i] === x);
+  if (size < 16) return `only ${size} byte${size === 1 ? '' : 's'}: too short to be audio`;
+  if (ascii.startsWith('%PDF')) return 'it is a PDF document, not audio';
+  if (starts(0x89, 0x50, 0x4e, 0x47)) return 'it is a PNG image, not audio';
+  if (starts(0xff, 0xd8, 0xff)) return 'it is a JPEG image, not audio';
+  if (ascii.startsWith('GIF8')) return 'it is a GIF image, not audio';
+  if (starts(0x50, 0x4b, 0x03, 0x04)) return 'it is a ZIP archive (or an office document), not audio';
+  if (ascii.startsWith('RIFF') && ascii.slice(8, 12) === 'WAVE' && size <= 44) return 'a WAV header without any samples';
+  if (/^\s*[<{[]/.test(ascii)) return 'it is text (HTML, XML or JSON), not audio';
+  return null;
 }
 
 // ---------------------------------------------------------------- the heat-map
