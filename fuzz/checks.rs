@@ -125,7 +125,9 @@ pub fn browser_model(data: &[u8]) {
     let rows: Vec<Vec<f32>> = vec![
         vec![0.0; n],
         (0..n).map(|i| (i as f32 * 0.37).sin()).collect(),
-        (0..n).map(|i| if i % 2 == 0 { 1e4 } else { -1e4 }).collect(),
+        (0..n)
+            .map(|i| if i % 2 == 0 { 1e4 } else { -1e4 })
+            .collect(),
     ];
     // An accepted model either embeds and ranks with finite numbers or says why it cannot.
     let table = match model.embed(&rows) {

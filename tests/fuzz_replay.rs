@@ -90,7 +90,10 @@ fn browser_model_crash_b7067933_overflowing_weight() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut bytes = std::fs::read(root.join("models/browser.safetensors")).unwrap();
     for (at, from, to) in [(1090910, 49, 48), (1599838, 254, 188), (1599839, 188, 254)] {
-        assert_eq!(bytes[at], from, "the shipped model changed: update this reproducer");
+        assert_eq!(
+            bytes[at], from,
+            "the shipped model changed: update this reproducer"
+        );
         bytes[at] = to;
     }
     let r = std::panic::catch_unwind(|| checks::browser_model(&bytes));
@@ -99,7 +102,16 @@ fn browser_model_crash_b7067933_overflowing_weight() {
     // that says why, not NaN.
     let model = ainrec::model::browser::BrowserModel::from_bytes(&bytes).unwrap();
     let n = model.config().descriptor_names.len();
-    let big: Vec<f32> = (0..n).map(|i| if i % 2 == 0 { 1e4 } else { -1e4 }).collect();
-    let e = model.embed(&[vec![0.0; n], big]).err().expect("an error").to_string();
-    assert!(e.contains("descriptor 1") && e.contains("non-finite"), "{e}");
+    let big: Vec<f32> = (0..n)
+        .map(|i| if i % 2 == 0 { 1e4 } else { -1e4 })
+        .collect();
+    let e = model
+        .embed(&[vec![0.0; n], big])
+        .err()
+        .expect("an error")
+        .to_string();
+    assert!(
+        e.contains("descriptor 1") && e.contains("non-finite"),
+        "{e}"
+    );
 }
