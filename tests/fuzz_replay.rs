@@ -73,10 +73,10 @@ fn browser_model_shipped_and_damaged() {
     let n = nan.len();
     nan[n - 4..].copy_from_slice(&f32::NAN.to_le_bytes());
     checks::browser_model(&nan);
-    let e = ainrec::model::browser::BrowserModel::from_bytes(&nan)
-        .err()
-        .expect("a NaN weight is refused")
-        .to_string();
+    let Err(e) = ainrec::model::browser::BrowserModel::from_bytes(&nan) else {
+        panic!("a NaN weight is refused");
+    };
+    let e = e.to_string();
     assert!(e.contains("non-finite"), "{e}");
 }
 
@@ -107,8 +107,7 @@ fn browser_model_crash_b7067933_overflowing_weight() {
         .collect();
     let e = model
         .embed(&[vec![0.0; n], big])
-        .err()
-        .expect("an error")
+        .expect_err("an error")
         .to_string();
     assert!(
         e.contains("descriptor 1") && e.contains("non-finite"),

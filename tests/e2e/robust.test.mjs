@@ -476,7 +476,9 @@ test('a 2-hour file: refused by default with the reason; analysed with ?maxDecod
     },
   });
   assert.equal(await page.evaluate(() => self.crossOriginIsolated), true);
-  const pid = browser.process?.()?.pid;
+  // Chromium is a child of this process (launched by playwright-core): its process tree.
+  const kids = readdirSync('/proc/self/task').flatMap((t) => readFileSync(`/proc/self/task/${t}/children`, 'utf8').split(/\s+/).filter(Boolean));
+  const pid = kids.find((k) => { try { return /chrom/i.test(readFileSync(`/proc/${k}/comm`, 'utf8')); } catch { return false; } });
   const rssBefore = pid ? treeRssKb(pid) : null;
   let rssPeak = rssBefore;
   const sampler = pid ? setInterval(() => { rssPeak = Math.max(rssPeak, treeRssKb(pid)); }, 250) : null;
