@@ -13,7 +13,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { artifacts, launchBrowser, openPage, repo, startServer } from './harness.mjs';
@@ -131,6 +131,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.stop();
+  rmSync(tmp, { recursive: true, force: true }); // the 2-hour file alone is 110 MB
 });
 
 async function open(query = '', opts = {}) {
