@@ -165,12 +165,14 @@ bench: setup-rust setup-chromium wasm native
 # reproducer belongs in tests/fixtures/fuzz-regressions/<target>/, which tests/fuzz_replay.rs
 # replays in `make test`. Results: fuzz/RESULTS.md.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= decode model_file history analyzer_options
+FUZZ_TARGETS ?= decode model_file history analyzer_options browser_model
 # Inputs larger than this are not generated (the seeds fit).
 FUZZ_MAX_LEN_decode := 20000
 FUZZ_MAX_LEN_model_file := 100000
 FUZZ_MAX_LEN_history := 4096
 FUZZ_MAX_LEN_analyzer_options := 512
+# The shipped browser model (1.76 MB) is copied into its corpus: too large to commit twice.
+FUZZ_MAX_LEN_browser_model := 1800000
 
 .PHONY: fuzz setup-fuzz
 setup-fuzz:
@@ -178,6 +180,7 @@ setup-fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
 
 fuzz: setup-fuzz
+	@mkdir -p fuzz/corpus/browser_model && { [ -f fuzz/corpus/browser_model/shipped.safetensors ] || cp models/browser.safetensors fuzz/corpus/browser_model/shipped.safetensors; }
 	@$(foreach t,$(FUZZ_TARGETS),mkdir -p fuzz/corpus/$(t) \
 	  && echo "==> cargo +nightly fuzz run $(t) ($(FUZZ_SECONDS) s)" \
 	  && (cd fuzz && cargo +nightly fuzz run $(t) corpus/$(t) seeds/$(t) -- \

@@ -107,3 +107,65 @@ pub fn analyzer_options(data: &[u8]) {
         let _ = TrackAnalysis::new(cfg, 2 * 22050);
     }
 }
+
+/// Bytes → the browser model loader (`BrowserModel::from_bytes`, what the page's worker runs on
+/// `model/browser.safetensors` and on fine-tuned weights from IndexedDB or an import). A model it
+/// accepts must embed descriptors and rank with finite scores, and survive its own writer.
+pub fn browser_model(data: &[u8]) {
+    use ainrec::model::browser::{BrowserModel, RankOptions, Step};
+    let model = match BrowserModel::from_bytes(data) {
+        Ok(m) => m,
+        Err(e) => {
+            assert!(e.to_string().split_whitespace().count() >= 3, "{e}");
+            return;
+        }
+    };
+    let n = model.config().descriptor_names.len();
+    // Three rows: silence-like zeros, a ramp, and a row of large (finite) values.
+    let rows: Vec<Vec<f32>> = vec![
+        vec![0.0; n],
+        (0..n).map(|i| (i as f32 * 0.37).sin()).collect(),
+        (0..n)
+            .map(|i| if i % 2 == 0 { 1e4 } else { -1e4 })
+            .collect(),
+    ];
+    // An accepted model either embeds and ranks with finite numbers or says why it cannot.
+    let table = match model.embed(&rows) {
+        Ok(t) => t,
+        Err(e) => {
+            assert!(e.to_string().split_whitespace().count() >= 3, "{e}");
+            return;
+        }
+    };
+    let values: Vec<Vec<f32>> = table.to_vec2().expect("an (n, d) table");
+    assert!(
+        values.iter().flatten().all(|v| v.is_finite()),
+        "embed returned a non-finite value"
+    );
+    let history = [
+        Step {
+            item: 0,
+            plays: 2.0,
+            liked: true,
+            skips: 0.0,
+        },
+        Step {
+            item: 1,
+            plays: 1.0,
+            liked: false,
+            skips: 1.0,
+        },
+    ];
+    let opts = RankOptions { k: 3, retrieve: 3 };
+    match model.rank(&table, &history, &Default::default(), &opts) {
+        Ok(ranked) => assert!(
+            ranked
+                .iter()
+                .all(|r| r.score.is_finite() && r.prior.is_finite()),
+            "rank returned a non-finite score"
+        ),
+        Err(e) => assert!(e.to_string().split_whitespace().count() >= 3, "{e}"),
+    }
+    let again = model.to_bytes().expect("an accepted model serialises");
+    BrowserModel::from_bytes(&again).expect("own output loads");
+}

@@ -20,6 +20,14 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// Test-only: panics inside wasm, as a bug would. The page calls it only when its URL asks
+/// (`?debugPanicAt=N`: the N-th analysis of the first worker), so the e2e test can check that
+/// a panic costs one file, not the tab (the worker is replaced and the batch goes on).
+#[wasm_bindgen(js_name = debugPanic)]
+pub fn debug_panic() {
+    panic!("debugPanic: a deliberate panic for the robustness test");
+}
+
 /// The crate version and extractor version, e.g. `"0.1.0+fx1"`.
 #[wasm_bindgen]
 pub fn version() -> String {

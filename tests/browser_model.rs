@@ -315,6 +315,9 @@ fn fine_tuning_beats_the_prior_and_audio_knn_on_the_last_plays() {
         }
     }
     println!("mean held-out MRR: audio-kNN {knn:.4}, prior {prior:.4}, fine-tuned {tuned:.4}");
+    // A run whose check got worse is rolled back and counts at its prior value: measured, the
+    // check improved in 2 of the 6 histories and got worse in 4 (rolled back), so this mean
+    // is the shipped behaviour, not the raw fine-tuned network's.
     assert!(tuned > prior, "fine-tuned {tuned} vs prior {prior}");
     assert!(tuned > knn, "fine-tuned {tuned} vs audio-kNN {knn}");
 }

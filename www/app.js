@@ -84,16 +84,31 @@ if (missing.length) {
 // Cancel terminates the analysis worker, which stops its wasm wherever it is (no waiting for
 // the current step to end, nor for a busy machine to schedule the worker's next turn) and frees
 // its memory, and starts a fresh one for the next file; the model is untouched.
+// A wasm trap (a Rust panic) poisons a worker's instance: the worker then answers
+// {type: "fatal", runtime: true}, and the page replaces it (replaceWorker) — the requests in
+// flight fail with "internal error …", the batch goes on, and a new compute worker loads the
+// model again.
+// Test-only: `?debugPanicAt=N` makes the first analysis worker's N-th analysis panic in wasm.
+const DEBUG_PANIC_AT = Number(params.get('debugPanicAt')) || 0;
+const MAX_WORKER_RESTARTS = 5;
 let nextId = 1;
 const pending = new Map(); // id -> { resolve, reject, onProgress, worker }
+api.workerRestarts = 0;
+api.internalErrors = [];
 
-function startWorker() {
-  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-  const ready = new Promise((resolve, reject) => {
+function startWorker(debugPanicAt = 0) {
+  const url = new URL('./worker.js', import.meta.url);
+  if (debugPanicAt) url.searchParams.set('debugPanicAt', String(debugPanicAt));
+  const worker = new Worker(url, { type: 'module' });
+  const handle = { worker, ready: null, dead: false };
+  handle.ready = new Promise((resolve, reject) => {
     worker.addEventListener('message', (e) => {
       const msg = e.data;
+      if (handle.dead) return; // a replaced worker's last words
       if (msg.type === 'ready') {
         resolve(msg.version);
+      } else if (msg.type === 'fatal' && msg.runtime) {
+        replaceWorker(handle, msg.error);
       } else if (msg.type === 'fatal') {
         setStatus(msg.error, true);
         reject(new Error(msg.error));
@@ -112,26 +127,73 @@ function startWorker() {
       }
     });
     worker.addEventListener('error', (e) => {
+      if (handle.dead) return;
       const text = `The analyser failed to start: ${e.message || 'unknown error'}`;
       setStatus(text, true);
       reject(new Error(text));
     });
   });
-  ready.catch(() => {});
-  return { worker, ready };
+  handle.ready.catch(() => {});
+  return handle;
 }
 
-const compute = startWorker();
-let analysisWorker = startWorker();
+let compute = startWorker();
+let analysisWorker = startWorker(DEBUG_PANIC_AT);
 api.ready = compute.ready.then((v) => { api.version = v; return v; });
 api.ready.catch(() => {});
 api.analysisWorkers = 1; // started so far (test hook: Cancel starts a new one)
+
+/** Terminates `old` and answers each request it held with `error(id)`. */
+function retire(old, error) {
+  old.dead = true;
+  old.worker.terminate();
+  for (const [id, p] of pending) {
+    if (p.worker === old) {
+      pending.delete(id);
+      p.reject(error(id));
+    }
+  }
+}
+
+/** Replaces a worker whose wasm instance trapped: every request it held fails with the reason,
+ * a fresh worker takes over, and a new compute worker loads the model (with this browser's
+ * weights) and the library again. */
+function replaceWorker(old, reason) {
+  if (old.dead) return;
+  api.internalErrors.push(reason);
+  retire(old, (id) => {
+    const what = state.current?.id === id ? ` while analysing ${state.current.name}` : '';
+    return Object.assign(new Error(`internal error${what}: ${reason} (the analyser was restarted)`), { internal: true });
+  });
+  if (api.workerRestarts >= MAX_WORKER_RESTARTS) {
+    setStatus(`The analyser failed ${api.workerRestarts + 1} times (last: ${reason}); reload the page.`, true);
+    return;
+  }
+  api.workerRestarts += 1;
+  if (old === analysisWorker) {
+    analysisWorker = startWorker();
+    api.analysisWorkers += 1;
+    return;
+  }
+  compute = startWorker();
+  api.ready = compute.ready.then((v) => { api.version = v; return v; });
+  api.ready.catch(() => {});
+  // The new instance has no model: load it again, with the stored weights and the library.
+  if (model.ready) {
+    Object.assign(model, { ok: false, librarySig: null, recSig: null });
+    initModel().then((ok) => (ok ? syncWeights() : null)).catch(() => {});
+  }
+}
 
 // Sends a request (to the compute worker unless `to` says otherwise); returns {id, done: Promise}.
 // `onProgress(fraction, message)` sees progress.
 function request(message, transfer = [], onProgress = null, to = compute) {
   const id = nextId++;
   const done = new Promise((resolve, reject) => {
+    if (to.dead) {
+      reject(new Error('the analyser is not running (it failed too often); reload the page'));
+      return;
+    }
     pending.set(id, { resolve, reject, onProgress, worker: to });
     to.worker.postMessage({ id, ...message }, transfer);
   });
@@ -141,16 +203,9 @@ function request(message, transfer = [], onProgress = null, to = compute) {
 /** Stops the analysis in progress at once: terminates its worker, answers its requests as
  * cancelled, and starts a fresh worker for the next file. */
 function restartAnalysisWorker() {
-  const old = analysisWorker;
-  old.worker.terminate();
+  retire(analysisWorker, () => cancelledError());
   analysisWorker = startWorker();
   api.analysisWorkers += 1;
-  for (const [id, p] of pending) {
-    if (p.worker === old) {
-      pending.delete(id);
-      p.reject(Object.assign(new Error('cancelled'), { cancelled: true }));
-    }
-  }
 }
 
 // ---------------------------------------------------------------- state
@@ -202,10 +257,13 @@ async function showUsage() {
 // 1-channel OfflineAudioContext (Web Audio's down-mix; see README on >2 channels).
 async function decodeToMono(bytes) {
   let decoded;
+  // decodeAudioData detaches `bytes`: keep the head to say what the file is if it fails.
+  const head = new Uint8Array(bytes.slice(0, 64));
+  const size = bytes.byteLength;
   try {
     decoded = await new OfflineAudioContext(1, 1, ANALYSIS_RATE).decodeAudioData(bytes);
   } catch (err) {
-    throw new Error('the browser cannot decode it as audio (unsupported or corrupt file)');
+    throw new Error(`the browser cannot decode it as audio (${whatItIs(head, size) || 'unsupported or corrupt file'})`);
   }
   if (decoded.length === 0) throw new Error('it decodes to no audio at all');
   const ctx = new OfflineAudioContext(1, Math.ceil(decoded.duration * ANALYSIS_RATE), ANALYSIS_RATE);
@@ -215,6 +273,21 @@ async function decodeToMono(bytes) {
   src.start();
   const rendered = await ctx.startRendering();
   return rendered.getChannelData(0);
+}
+
+/** What a file that failed to decode looks like, from its first bytes, or null. */
+function whatItIs(head, size) {
+  const ascii = String.fromCharCode(...head.subarray(0, 16));
+  const starts = (...b) => b.every((x, i) => head[i] === x);
+  if (size < 16) return `only ${size} byte${size === 1 ? '' : 's'}: too short to be audio`;
+  if (ascii.startsWith('%PDF')) return 'it is a PDF document, not audio';
+  if (starts(0x89, 0x50, 0x4e, 0x47)) return 'it is a PNG image, not audio';
+  if (starts(0xff, 0xd8, 0xff)) return 'it is a JPEG image, not audio';
+  if (ascii.startsWith('GIF8')) return 'it is a GIF image, not audio';
+  if (starts(0x50, 0x4b, 0x03, 0x04)) return 'it is a ZIP archive (or an office document), not audio';
+  if (ascii.startsWith('RIFF') && ascii.slice(8, 12) === 'WAVE' && size <= 44) return 'a WAV header without any samples';
+  if (/^\s*[<{[]/.test(ascii)) return 'it is text (HTML, XML or JSON), not audio';
+  return null;
 }
 
 // ---------------------------------------------------------------- the heat-map
@@ -916,7 +989,7 @@ $('finetune-start').addEventListener('click', async () => {
 });
 
 $('finetune-stop').addEventListener('click', () => {
-  if (model.tuning) compute.worker.postMessage({ type: 'cancel', target: model.tuning.id });
+  if (model.tuning && !compute.dead) compute.worker.postMessage({ type: 'cancel', target: model.tuning.id });
 });
 
 $('reset-model').addEventListener('click', async () => {
@@ -1469,6 +1542,9 @@ function validateImport(doc) {
       if (!descriptor.every(Number.isFinite)) throw new Error(`tracks[${i}].descriptor has NaN or infinite values`);
     }
     const { descriptor: _d, ...record } = t;
+    // The rules the page applies when it reads the record back (store.js).
+    const why = store.trackProblem({ ...record, cover: null });
+    if (why) throw new Error(`tracks[${i}] cannot be kept: ${why}`);
     return {
       track: { ...record, cover: null },
       features: descriptor && doc.analysis_key ? { id: t.id, analysisKey: doc.analysis_key, descriptor } : null,
@@ -1540,6 +1616,22 @@ $('forget-confirm').addEventListener('click', async () => {
 });
 
 // ---------------------------------------------------------------- start-up
+/** Names the damaged records store.js skipped while reading (they stay in the database). */
+function showStoreProblems() {
+  const problems = store.takeProblems();
+  api.storeProblems = problems;
+  $('store-problems').hidden = !problems.length;
+  if (!problems.length) return;
+  $('store-problems-text').textContent = `${problems.length} damaged record${problems.length > 1 ? 's' : ''} in this `
+    + 'browser\'s storage could not be used and were skipped (left as they are; everything else works, '
+    + 'and Forget me clears them):';
+  $('store-problems-list').replaceChildren(...problems.map((p) => {
+    const li = document.createElement('li');
+    li.textContent = p;
+    return li;
+  }));
+}
+
 async function reloadState() {
   try {
     const { tracks, history } = await store.loadAll(api.key);
@@ -1555,6 +1647,7 @@ async function reloadState() {
   renderLibrary();
   renderPortrait();
   await syncWeights();
+  showStoreProblems();
   await showUsage();
 }
 

@@ -20,11 +20,15 @@
 //               {id, type: "reset"}
 // Messages out: {type: "ready", version} once; {type: "progress", id, fraction} while an
 //               analysis runs; then {id, ok: true, result} or {id, ok: false, error, cancelled}.
+//               {type: "fatal", error, runtime: true, id}: a wasm call trapped (a Rust panic or
+//               another WebAssembly.RuntimeError). The instance is then unusable (its stack and
+//               heap may be half-updated), so this worker answers every later request the same
+//               way; app.js terminates it and starts a fresh one.
 //
 // An analysis runs in steps of ~STEP_MS; between steps the worker yields to its event loop,
 // so a "cancel" message is handled within one step (the Analyzer is freed at once).
 import init, {
-  Analyzer, Recommender, analysisKey, readTags, version,
+  Analyzer, Recommender, analysisKey, debugPanic, readTags, version,
 } from './pkg/ainrec.js';
 
 const STEP_MS = 40;
@@ -38,6 +42,23 @@ const ready = init().then(
 
 const cancelled = new Set();
 
+// Test-only (`?debugPanicAt=N` on the page, passed on in this worker's URL): the N-th analysis
+// panics inside wasm, as a bug would.
+const DEBUG_PANIC_AT = Number(new URL(self.location.href).searchParams.get('debugPanicAt')) || 0;
+let analyses = 0;
+
+// Set once a wasm call trapped: nothing may run in this instance any more.
+let poisoned = null;
+// The panic hook (console_error_panic_hook) writes the panic's message with console.error
+// just before the trap; keep its first lines to say what went wrong, not only "unreachable".
+let lastPanic = null;
+const consoleError = console.error.bind(console);
+console.error = (...args) => {
+  const text = String(args[0] ?? '');
+  if (text.startsWith('panicked at')) lastPanic = text.split('\n\nStack')[0].replace(/\s+/g, ' ').trim();
+  consoleError(...args);
+};
+
 // Yields to the event loop (a message posted to ourselves runs after pending messages).
 const channel = new MessageChannel();
 const waiting = [];
@@ -50,8 +71,13 @@ function errorMessage(err) {
   return err && err.message ? err.message : String(err);
 }
 
-async function analyze(id, { pcm, sampleRate, options }) {
-  const a = new Analyzer(pcm, sampleRate, options);
+async function analyze(id, data) {
+  analyses += 1;
+  if (analyses === DEBUG_PANIC_AT) debugPanic();
+  const a = new Analyzer(data.pcm, data.sampleRate, data.options);
+  // The Analyzer copied the span it analyses: let the whole track's PCM go now (2 hours at
+  // 22050 Hz are 635 MB), not when the analysis ends.
+  data.pcm = null;
   try {
     while (!a.finished()) {
       const fraction = a.step(STEP_MS);
@@ -74,7 +100,8 @@ async function analyze(id, { pcm, sampleRate, options }) {
     }
     return { result, transfer };
   } finally {
-    a.free();
+    // After a trap, free() may throw too: the trap is what gets reported.
+    try { a.free(); } catch { /* the instance is poisoned */ }
   }
 }
 
@@ -186,6 +213,10 @@ self.onmessage = async (event) => {
     return;
   }
   await ready;
+  if (poisoned) {
+    self.postMessage({ type: 'fatal', runtime: true, id, error: poisoned });
+    return;
+  }
   try {
     let out;
     if (type === 'analyze') out = await analyze(id, event.data);
@@ -216,6 +247,12 @@ self.onmessage = async (event) => {
       self.postMessage({ id, ok: true, result: out.result }, out.transfer);
     }
   } catch (err) {
+    if (err instanceof WebAssembly.RuntimeError) {
+      // A panic (its message went to the console through the panic hook) or another trap.
+      poisoned = lastPanic || `${err.name}: ${errorMessage(err)}`;
+      self.postMessage({ type: 'fatal', runtime: true, id, error: poisoned });
+      return;
+    }
     self.postMessage({ id, ok: false, error: errorMessage(err) });
   }
 };

@@ -339,7 +339,17 @@ impl BrowserModel {
                 &x.narrow(0, start, len)?,
             )?);
         }
-        Ok(Tensor::cat(&parts, 0)?)
+        let table = Tensor::cat(&parts, 0)?;
+        // Finite inputs can still overflow through extreme (finite) weights: a NaN embedding
+        // would rank everything with NaN, so it is an error naming the row.
+        let finite = table.abs()?.sum_keepdim(1)?.squeeze(1)?.to_vec1::<f32>()?;
+        if let Some(i) = finite.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Model(format!(
+                "descriptor {i} gives a non-finite song embedding with this model (its weights \
+                 overflow); the model file is unusable"
+            )));
+        }
+        Ok(table)
     }
 
     /// Each row has the descriptor's length and only finite values; the error names the row.
@@ -561,6 +571,15 @@ impl BrowserModel {
                 attention: attention.get(j).cloned().unwrap_or_default(),
             })
             .collect();
+        if let Some(r) = ranked
+            .iter()
+            .find(|r| !r.score.is_finite() || !r.prior.is_finite())
+        {
+            return Err(Error::Model(format!(
+                "the model gives item {} a non-finite score ({}); its weights are unusable",
+                r.item, r.score
+            )));
+        }
         ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
         ranked.truncate(opts.k);
         Ok(ranked)
