@@ -825,8 +825,12 @@ pub struct FineTuneOutcome {
     /// Mean reciprocal rank of the held-out last plays before fine-tuning (`None` without a
     /// held-out part).
     pub before: Option<f64>,
-    /// The same after fine-tuning.
+    /// The same for the weights the session ranks with now: after fine-tuning when kept, the
+    /// starting weights' value when rolled back.
     pub after: Option<f64>,
+    /// The check as measured right after the run, before any roll-back (`None` when a step
+    /// failed or there is no held-out part): what fine-tuning itself did.
+    pub checked: Option<f64>,
     /// True when the fine-tuned weights were kept; false when rolled back.
     pub kept: bool,
     /// Why the weights were rolled back, if they were.
@@ -1126,6 +1130,7 @@ impl FineTuner {
             steps: self.steps,
             before: self.before,
             after: if kept { after } else { self.before },
+            checked: after,
             kept,
             rolled_back,
             held_out: self.held_out,
