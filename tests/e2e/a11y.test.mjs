@@ -191,7 +191,10 @@ test('keyboard only: every control reached with Tab, a visible focus ring, Enter
   await tabTo(page, lib(41, 'like'), 2);
   await page.keyboard.press('Space');
   await page.waitForFunction((x) => window.ainrec.history().items.some((i) => i.id === x && i.liked), catalog.tracks[41].sha256);
-  assert.equal(await page.getAttribute(lib(41, 'like'), 'aria-pressed'), 'true');
+  // The history is written before the list is drawn again: wait for the button's state (seen
+  // once in CI: read a moment too early), then check the like is still on the history.
+  await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('aria-pressed') === 'true', lib(41, 'like'), { timeout: 5000 });
+  assert.ok(await page.evaluate((x) => window.ainrec.history().items.some((i) => i.id === x && i.liked), catalog.tracks[41].sha256));
   await settled(page);
   assert.equal(await page.locator('[data-testid=recommendations] li').count(), 10);
 
