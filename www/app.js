@@ -377,13 +377,15 @@ function historyItem(track, create) {
   return item;
 }
 
+// The list shows the change at once (a like lights up on the click, not after the disk write);
+// a write that fails says so, and the history in the tab is still the new one.
 async function saveHistory() {
+  renderLibrary();
   try {
     await store.putHistory(state.history);
   } catch (err) {
     storageProblem(err, 'the latest change to your history could not be saved');
   }
-  renderLibrary();
 }
 
 function recordPlay(track) {
@@ -439,31 +441,71 @@ function button(label, testid, ariaLabel, onClick) {
   return b;
 }
 
+// One row per track, made once and then updated in place. A re-render (on every play, pause,
+// like, analysed file) must not replace the buttons: a Space press clicks on key-up, on the
+// element that went active on key-down, and focus would be lost with a replaced button.
+const listRows = new Map(); // track id -> { li, cover, title, sub, counts, play, like, skip, remove }
+
+function libraryRow(id) {
+  let row = listRows.get(id);
+  if (row) return row;
+  const track = () => state.tracks.get(id);
+  const el = (tag, className) => {
+    const e = document.createElement(tag);
+    if (className) e.className = className;
+    return e;
+  };
+  row = { li: el('li'), cover: el('img', 'cover'), title: el('span', 'title'), sub: el('span', 'sub'), counts: el('span', 'counts') };
+  row.li.dataset.id = id;
+  row.cover.alt = '';
+  row.counts.dataset.testid = 'counts';
+  row.play = button('Play', 'play', '', () => playTrack(id));
+  row.like = button('♡ Like', 'like', '', () => toggleLike(track()));
+  row.skip = button('Skip', 'skip', '', () => skipTrack(id));
+  row.remove = button('Remove', 'remove', '', () => removeFromHistory(track()));
+  const info = el('div', 'info');
+  info.append(row.title, row.sub, row.counts);
+  const actions = el('div', 'actions');
+  actions.append(row.play, row.like, row.skip, row.remove);
+  row.li.append(row.cover, info, actions);
+  listRows.set(id, row);
+  return row;
+}
+
+// Writes only what changed (no needless style and accessibility-tree work on a long list).
+function setText(e, text) {
+  if (e.textContent !== text) e.textContent = text;
+}
+function setAttr(e, name, value) {
+  if (e.getAttribute(name) !== value) e.setAttribute(name, value);
+}
+
 function renderLibrary() {
   const tracks = [...state.tracks.values()];
   $('library-empty').hidden = tracks.length > 0;
   $('library-count').textContent = tracks.length ? `(${tracks.length})` : '';
   const focused = document.activeElement?.closest?.('li[data-id]');
   const focusKey = focused ? [focused.dataset.id, document.activeElement.dataset.testid] : null;
-  const frag = document.createDocumentFragment();
+  const live = new Set(tracks.map((t) => t.id));
+  for (const [id, row] of listRows) {
+    if (!live.has(id)) {
+      row.li.remove();
+      listRows.delete(id);
+    }
+  }
+  let prev = null;
   for (const t of tracks) {
+    const row = libraryRow(t.id);
     const { title, who } = entryText(t);
     const item = historyItem(t, false);
-    const li = document.createElement('li');
-    li.dataset.id = t.id;
-    li.classList.toggle('playing', state.playing === t.id);
-    const cover = document.createElement('img');
-    cover.alt = '';
-    cover.className = 'cover';
-    if (t.cover) cover.src = objectUrl(t.cover);
-    else cover.classList.add('no-cover');
-    const info = document.createElement('div');
-    info.className = 'info';
-    const h = document.createElement('span');
-    h.className = 'title';
-    h.textContent = title;
-    const sub = document.createElement('span');
-    sub.className = 'sub';
+    // The playing row is marked (and named for screen readers); the Play label stays put.
+    row.li.classList.toggle('playing', state.playing === t.id);
+    if (state.playing === t.id) setAttr(row.li, 'aria-current', 'true');
+    else row.li.removeAttribute('aria-current');
+    const cover = t.cover ? objectUrl(t.cover) : null;
+    if (cover && row.cover.getAttribute('src') !== cover) row.cover.src = cover;
+    row.cover.classList.toggle('no-cover', !cover);
+    setText(row.title, title);
     const notes = [];
     if (who) notes.push(who);
     if (t.duration) notes.push(formatDuration(t.duration));
@@ -472,31 +514,25 @@ function renderLibrary() {
       const first = state.tracks.get(t.sameAs);
       notes.push(`same track as ${first ? first.name : 'another file'}`);
     }
-    sub.textContent = notes.join(' · ');
-    const counts = document.createElement('span');
-    counts.className = 'counts';
-    counts.dataset.testid = 'counts';
-    if (item) {
-      const n = (k, one, many) => `${k} ${k === 1 ? one : many}`;
-      counts.textContent = `${n(item.plays || 0, 'play', 'plays')} · ${n(item.full_listens || 0, 'full listen', 'full listens')}`
-        + ` · ${n(item.skips || 0, 'skip', 'skips')}${item.liked ? ' · liked' : ''}`;
-    }
-    info.append(h, sub, counts);
-    const actions = document.createElement('div');
-    actions.className = 'actions';
-    const like = button(item?.liked ? '♥ Liked' : '♡ Like', 'like', `Like ${title}`, () => toggleLike(t));
-    like.setAttribute('aria-pressed', String(Boolean(item?.liked)));
-    actions.append(
-      button(state.playing === t.id && !audioEl.paused ? 'Playing' : 'Play', 'play', `Play ${title}`, () => playTrack(t.id)),
-      like,
-      button('Skip', 'skip', `Skip ${title}`, () => skipTrack(t.id)),
-      button('Remove', 'remove', `Remove ${title} from your history`, () => removeFromHistory(t)),
-    );
-    li.append(cover, info, actions);
-    frag.append(li);
+    setText(row.sub, notes.join(' · '));
+    const n = (k, one, many) => `${k} ${k === 1 ? one : many}`;
+    setText(row.counts, item
+      ? `${n(item.plays || 0, 'play', 'plays')} · ${n(item.full_listens || 0, 'full listen', 'full listens')}`
+        + ` · ${n(item.skips || 0, 'skip', 'skips')}${item.liked ? ' · liked' : ''}`
+      : '');
+    setAttr(row.play, 'aria-label', state.playing === t.id && !audioEl.paused ? `Play ${title} again (playing)` : `Play ${title}`);
+    setText(row.like, item?.liked ? '♥ Liked' : '♡ Like');
+    setAttr(row.like, 'aria-label', `Like ${title}`);
+    setAttr(row.like, 'aria-pressed', String(Boolean(item?.liked)));
+    setAttr(row.skip, 'aria-label', `Skip ${title}`);
+    setAttr(row.remove, 'aria-label', `Remove ${title} from your history`);
+    // The list follows the library's order; a row moves only when it is out of place.
+    const want = prev ? prev.nextSibling : libraryEl.firstChild;
+    if (want !== row.li) libraryEl.insertBefore(row.li, want);
+    prev = row.li;
   }
-  libraryEl.replaceChildren(frag);
-  if (focusKey) {
+  // A moved row loses focus; give it back to the same button.
+  if (focusKey && !document.activeElement?.closest?.('li[data-id]')) {
     libraryEl.querySelector(`li[data-id="${focusKey[0]}"] [data-testid="${focusKey[1]}"]`)?.focus();
   }
   scheduleRecommend();

@@ -142,6 +142,30 @@ const unreached = (page) => page.evaluate(() => [...document.querySelectorAll(
   && !el.closest('dialog:not([open])') && !(el.closest('details:not([open])') && el.tagName !== 'SUMMARY')
   && !el.dataset.tabStop).map((el) => el.outerHTML.slice(0, 120)));
 
+/**
+ * Presses `key` on the focused file input and returns the file chooser it opens. If none opens
+ * (seen once in CI, not reproduced since), fails with what the page looked like: the focused
+ * element, the user activation and the console's warnings (Chromium names a refused chooser).
+ */
+async function chooserFrom(page, key) {
+  const warnings = [];
+  const onConsole = (m) => { if (m.type() === 'warning') warnings.push(m.text()); };
+  page.on('console', onConsole);
+  try {
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 15000 }), page.keyboard.press(key)]);
+    return chooser;
+  } catch (err) {
+    const state = await page.evaluate(() => ({
+      focused: document.activeElement?.outerHTML.slice(0, 120),
+      userActivation: { isActive: navigator.userActivation?.isActive, hasBeenActive: navigator.userActivation?.hasBeenActive },
+      model: window.ainrec.model(),
+    }));
+    throw new Error(`${key} opened no file chooser: ${err.message}\npage: ${JSON.stringify(state)}\nconsole warnings: ${JSON.stringify(warnings)}`);
+  } finally {
+    page.off('console', onConsole);
+  }
+}
+
 /** Presses Tab until the focused element matches `selector` (fails after `max` presses). */
 async function tabTo(page, selector, max = 600) {
   for (let i = 0; i < max; i++) {
@@ -222,6 +246,7 @@ test('keyboard only: every control reached with Tab, a visible focus ring, Enter
   await page.keyboard.press('Enter');
   await page.waitForFunction((x) => window.ainrec.history().items.at(-1)?.id === x, recId, { timeout: 15000 });
   await page.evaluate(() => document.getElementById('audio').pause());
+  await settled(page);
   // The diversity checkbox toggles with Space, the number goes up with the arrow key.
   await page.focus('#diversity');
   await page.keyboard.press('Space');
@@ -239,13 +264,14 @@ test('keyboard only: every control reached with Tab, a visible focus ring, Enter
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => window.ainrec.fineTune, null, { timeout: 60000 });
   assert.match(await page.textContent('[data-testid=finetune-result]'), /steps in/);
+  await settled(page);
 
-  // The file chooser opens from the keyboard (Space on "choose files"), and the file is analysed.
+  // The file chooser opens from the keyboard (Enter on "choose files"), and the file is analysed.
   const done = await page.evaluate(() => window.ainrec.batchesDone);
   await page.focus('#drop-title').catch(() => {});
   await page.evaluate(() => document.activeElement?.blur());
   await tabTo(page, '#file-input');
-  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+  const chooser = await chooserFrom(page, 'Enter');
   await chooser.setFiles(path.join(fixtures, 'wav', 'vibeace_22050_mono.wav'));
   await waitBatch(page, done + 1);
   assert.equal((await page.evaluate(() => window.ainrec.lastBatch)).added, 1);
@@ -256,7 +282,7 @@ test('keyboard only: every control reached with Tab, a visible focus ring, Enter
   await page.waitForFunction(() => window.ainrec.history().portrait?.language === 'de');
   // Import with Enter (a file that is refused: nothing changes, a message says why).
   await tabTo(page, '#import', 20);
-  const [imp] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+  const imp = await chooserFrom(page, 'Enter');
   await imp.setFiles(path.join(fixtures, 'wav', 'vibeace_22050_mono.wav'));
   await page.waitForFunction(() => /refused/.test(document.querySelector('[data-testid=data-message]').textContent));
   // Forget me opens its dialog with Enter; focus goes into it; Escape closes it and keeps everything.
