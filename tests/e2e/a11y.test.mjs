@@ -9,11 +9,11 @@
 //   recommendations and "Learn my taste" sit where they sit whatever the size of the library;
 // - the portrait fields say that the current model does not use them.
 // Screenshots at 360 px and at desktop width are written to artifacts/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { artifacts, launchBrowser, openPage, repo, startServer } from './harness.mjs';
+import { artifacts, openPage, repo, useServerAndBrowser } from './harness.mjs';
 
 const demoDir = path.join(repo, 'models', 'demo');
 const catalog = JSON.parse(readFileSync(path.join(demoDir, 'catalog.json'), 'utf8'));
@@ -21,16 +21,7 @@ const fixtures = path.join(repo, 'tests', 'fixtures');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 360, height: 740 };
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const env = useServerAndBrowser();
 
 // Cumulative layout shift as the Web Vitals define it, with the elements that moved.
 function observeLayoutShift() {
@@ -48,7 +39,7 @@ function observeLayoutShift() {
 }
 
 async function open(viewport = DESKTOP) {
-  const o = await openPage(browser, server.url, { initScript: observeLayoutShift, viewport });
+  const o = await openPage(env.browser, env.server.url, { initScript: observeLayoutShift, viewport });
   await o.page.waitForFunction(() => window.ainrec.loaded, null, { timeout: 30000 });
   await o.page.waitForFunction(() => window.ainrec.model().ok || window.ainrec.model().error, null, { timeout: 30000 });
   assert.equal(await o.page.evaluate(() => window.ainrec.model().error), null);

@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const here = path.dirname(fileURLToPath(import.meta.url));
@@ -45,6 +46,23 @@ export async function launchBrowser() {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * For a test file: starts `ainrec serve` and Chromium before its tests and stops both after.
+ * Returns { server, browser }, filled in once the `before` hook has run.
+ */
+export function useServerAndBrowser() {
+  const env = { server: null, browser: null };
+  before(async () => {
+    env.server = await startServer();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    env.server?.stop();
+  });
+  return env;
 }
 
 /** Opens the page (after `initScript`, if given; in `viewport` {width, height}, if given),

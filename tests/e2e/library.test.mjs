@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { artifacts, bin, launchBrowser, openPage, recordTimings, repo, startServer } from './harness.mjs';
+import { artifacts, bin, openPage, recordTimings, repo, useServerAndBrowser } from './harness.mjs';
 
 const demoDir = path.join(repo, 'models', 'demo');
 const catalog = JSON.parse(readFileSync(path.join(demoDir, 'catalog.json'), 'utf8'));
@@ -59,19 +59,13 @@ before(() => {
   console.log(`made ${readdirSync(music).length} test files with ffmpeg in ${Date.now() - t0} ms`);
 });
 
-let server;
-let browser;
-let origin;
+const env = useServerAndBrowser();
 const allRequests = [];
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  origin = new URL(server.url).origin;
-});
 after(async () => {
   // Privacy: every request of every page in this file went to the page's own origin, was a
   // GET of a static file of the page, and carried nothing (no query but the test's own).
   const statics = /^\/(|index\.html|app\.js|store\.js|worker\.js|style\.css|pkg\/ainrec(_bg\.wasm|\.js)|demo\/[\w.-]+\.(opus|json)|model\/browser\.safetensors)$/;
+  const { origin } = new URL(env.server.url);
   const requests = allRequests.flat();
   assert.ok(requests.length > 10, 'requests were recorded');
   for (const r of requests) {
@@ -83,8 +77,6 @@ after(async () => {
     assert.ok(!r.postData, `request with a body: ${r.url}`);
   }
   console.log(`privacy: ${requests.length} requests, all same-origin static GETs`);
-  await browser?.close();
-  server?.stop();
 });
 
 // Cumulative layout shift, as the Web Vitals define it (shifts right after input excluded).
@@ -96,7 +88,7 @@ function observeLayoutShift() {
 }
 
 async function open(query = '') {
-  const o = await openPage(browser, server.url + query, { initScript: observeLayoutShift });
+  const o = await openPage(env.browser, env.server.url + query, { initScript: observeLayoutShift });
   // openPage records from before the page loads; keep them all for the privacy check.
   allRequests.push(o.requests);
   await o.page.waitForFunction(() => window.ainrec.loaded, null, { timeout: 30000 });
@@ -202,7 +194,8 @@ test('play, full listen with auto-next, like, skip, remove; portrait; all kept a
   const { page } = main;
   const title = (i) => good[i].track.title;
   await liByTitle(page, title(0)).locator('[data-testid=play]').click();
-  await page.waitForFunction(() => !document.getElementById('audio').paused);
+  // Playing, and its length known (play() resolves before the metadata may be in).
+  await page.waitForFunction(() => { const a = document.getElementById('audio'); return !a.paused && Number.isFinite(a.duration); });
   // Jump to the end: 'ended' counts a full listen and starts the next track.
   const firstId = await page.evaluate(() => window.ainrec.playing());
   await page.evaluate(() => { const a = document.getElementById('audio'); a.currentTime = Math.max(0, a.duration - 0.2); });
@@ -365,7 +358,7 @@ test('a full quota gives a clear message and loses nothing already stored', asyn
   // write (measured: set later, writes still succeed), so: a quota 300 kB above the empty
   // page, room for one short Opus file and its features, not for the MP3s that follow.
   const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: (await usage(page)) + 300000 });
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(env.server.url).origin, quotaSize: (await usage(page)) + 300000 });
   await page.setInputFiles('#file-input', [path.join(music, 't0.opus')]);
   await waitBatch(page, 1);
   assert.equal(await page.isVisible('[data-testid=storage-warning]'), false);
@@ -386,12 +379,12 @@ test('a full quota gives a clear message and loses nothing already stored', asyn
   // ...and it still plays from its stored audio.
   await liByTitle(page, good[0].track.title).locator('[data-testid=play]').click();
   await page.waitForFunction(() => document.getElementById('audio').readyState >= 2, null, { timeout: 15000 });
-  await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(env.server.url).origin });
   await page.close();
 });
 
 test('a browser without a needed feature gets a clear message', async () => {
-  const { page } = await openPage(browser, server.url, {
+  const { page } = await openPage(env.browser, env.server.url, {
     initScript: () => { delete window.OfflineAudioContext; delete window.indexedDB; },
   });
   const text = await page.textContent('[data-testid=missing-features]');

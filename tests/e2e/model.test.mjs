@@ -3,26 +3,17 @@
 // fine-tuned weights kept across a reload and "Reset model", driven in Debian's Chromium
 // against `ainrec serve` on the demo catalog (models/demo) and the shipped browser model
 // (models/browser.safetensors, copied to www/model by `make page-assets`).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { artifacts, launchBrowser, openPage, recordTimings, repo, startServer } from './harness.mjs';
+import { artifacts, openPage, recordTimings, repo, useServerAndBrowser } from './harness.mjs';
 
 const catalog = JSON.parse(readFileSync(path.join(repo, 'models', 'demo', 'catalog.json'), 'utf8'));
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const env = useServerAndBrowser();
 
 async function ready(page) {
   await page.waitForFunction(() => window.ainrec.loaded, null, { timeout: 30000 });
@@ -32,7 +23,7 @@ async function ready(page) {
 }
 
 async function open(query = '') {
-  const o = await openPage(browser, server.url + query);
+  const o = await openPage(env.browser, env.server.url + query);
   await ready(o.page);
   return o;
 }
@@ -209,7 +200,7 @@ test('learn my taste: loss plot, before/after check, weights kept in IndexedDB',
 test('a forced NaN (test-only learning rate) rolls back and keeps the stored weights', async () => {
   const { page } = tuned;
   const before = await storedWeights(page);
-  await page.goto(`${server.url}?finetuneLr=1e300`);
+  await page.goto(`${env.server.url}?finetuneLr=1e300`);
   await ready(page);
   await settled(page);
   await page.click('[data-testid=finetune-start]');
@@ -228,7 +219,7 @@ test('a forced NaN (test-only learning rate) rolls back and keeps the stored wei
 
 test('reload keeps the fine-tuned weights; Reset model returns to the shipped ones', async () => {
   const { page, consoleErrors } = tuned;
-  await page.goto(server.url);
+  await page.goto(env.server.url);
   await ready(page);
   await settled(page);
   assert.equal(await page.evaluate(() => window.ainrec.model().weights), 'fine-tuned');
@@ -283,9 +274,9 @@ test('reload keeps the fine-tuned weights; Reset model returns to the shipped on
 });
 
 test('without the model file the page says so and everything else works', async () => {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   await page.route('**/model/browser.safetensors', (route) => route.fulfill({ status: 404, body: 'not here' }));
-  await page.goto(server.url);
+  await page.goto(env.server.url);
   await page.waitForFunction(() => window.ainrec?.loaded, null, { timeout: 30000 });
   await page.waitForFunction(() => window.ainrec.model().error, null, { timeout: 30000 });
   const status = await page.textContent('[data-testid=model-status]');

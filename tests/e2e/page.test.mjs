@@ -1,12 +1,12 @@
 // The first slice in the browser: a real CC clip → MFCC heat-map, compared with the CLI.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { artifacts, bin, launchBrowser, openPage, repo, startServer } from './harness.mjs';
+import { artifacts, bin, openPage, repo, useServerAndBrowser } from './harness.mjs';
 
 const fixtures = path.join(repo, 'tests', 'fixtures');
 const wav = path.join(fixtures, 'wav', 'vibeace_22050_mono.wav');
@@ -20,21 +20,12 @@ function rawStatus(base, rawPath) {
   });
 }
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const env = useServerAndBrowser();
 
 test('the page and its scripts carry the security headers', async () => {
   for (const [p, type] of [['', 'text/html'], ['app.js', 'text/javascript'], ['worker.js', 'text/javascript'],
     ['pkg/ainrec_bg.wasm', 'application/wasm']]) {
-    const res = await fetch(server.url + p, { method: 'HEAD' });
+    const res = await fetch(env.server.url + p, { method: 'HEAD' });
     assert.equal(res.status, 200, p);
     assert.ok(res.headers.get('content-type').startsWith(type), `${p}: ${res.headers.get('content-type')}`);
     const csp = res.headers.get('content-security-policy');
@@ -46,12 +37,12 @@ test('the page and its scripts carry the security headers', async () => {
   }
   // fetch() would normalise the dots away; send the raw paths.
   for (const raw of ['/%2e%2e/Cargo.toml', '/%252e%252e/Cargo.toml', '/..%2fCargo.toml']) {
-    assert.equal(await rawStatus(server.url, raw), 403, raw);
+    assert.equal(await rawStatus(env.server.url, raw), 403, raw);
   }
 });
 
 test('a real clip gives the same MFCC in the browser as in the native CLI', async () => {
-  const { page, requests, consoleErrors } = await openPage(browser, server.url);
+  const { page, requests, consoleErrors } = await openPage(env.browser, env.server.url);
   await page.setInputFiles('#file-input', wav);
   await page.waitForFunction(() => window.ainrec.lastBatch && window.ainrec.last,
     null, { timeout: 60000 });
@@ -93,7 +84,7 @@ test('a real clip gives the same MFCC in the browser as in the native CLI', asyn
   console.log(`browser vs native MFCC: max |diff| ${maxDiff.toExponential(2)} of max |ref| ${maxRef.toFixed(1)}`);
   assert.ok(maxDiff <= 1e-4 * maxRef, `max diff ${maxDiff} > 1e-4 × ${maxRef}`);
 
-  const origin = new URL(server.url).origin;
+  const origin = new URL(env.server.url).origin;
   for (const r of requests) {
     assert.ok(r.url.startsWith(origin), `request to another origin: ${r.url}`);
     assert.equal(r.method, 'GET', `${r.method} ${r.url}`);
@@ -103,7 +94,7 @@ test('a real clip gives the same MFCC in the browser as in the native CLI', asyn
 });
 
 test('a corrupt or empty file is listed with a clear reason', async () => {
-  const { page } = await openPage(browser, server.url);
+  const { page } = await openPage(env.browser, env.server.url);
   await page.setInputFiles('#file-input', path.join(fixtures, 'formats', 'broken.mp3'));
   await page.waitForSelector('[data-testid=bad-files] li');
   assert.match(await page.textContent('[data-testid=bad-files]'), /broken\.mp3: the browser cannot decode it/);
@@ -138,7 +129,7 @@ test('Cancel stops a batch mid-file within 200 ms and the page stays usable', as
   const file = path.join(dir, 'long.wav');
   // 10 minutes of noise: the 30 s analysed span takes over a second of wasm, decoding less.
   writeFileSync(file, longWav(600));
-  const { page, consoleErrors } = await openPage(browser, server.url);
+  const { page, consoleErrors } = await openPage(env.browser, env.server.url);
   await page.setInputFiles('#file-input', [file, wav]); // a batch of two: the second never starts
   // Wait until the analysis is under way, then cancel.
   await page.waitForFunction(() => document.querySelector('[data-testid=progress]').value > 0.02,

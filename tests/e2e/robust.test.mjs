@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { artifacts, launchBrowser, openPage, repo, startServer } from './harness.mjs';
+import { artifacts, openPage, repo, useServerAndBrowser } from './harness.mjs';
 
 const catalog = JSON.parse(readFileSync(path.join(repo, 'models', 'demo', 'catalog.json'), 'utf8'));
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ainrec-robust-'));
@@ -122,20 +122,11 @@ before(() => {
   console.log(`made ${names.length} matrix files in ${Date.now() - t0} ms`);
 });
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  server?.stop();
-  rmSync(tmp, { recursive: true, force: true }); // the 2-hour file alone is 110 MB
-});
+const env = useServerAndBrowser();
+after(() => rmSync(tmp, { recursive: true, force: true })); // the 2-hour file alone is 110 MB
 
 async function open(query = '', opts = {}) {
-  const o = await openPage(browser, server.url + query, opts);
+  const o = await openPage(env.browser, env.server.url + query, opts);
   o.pageErrors = [];
   o.page.on('pageerror', (e) => o.pageErrors.push(e.message));
   await o.page.waitForFunction(() => window.ainrec.loaded, null, { timeout: 30000 });
