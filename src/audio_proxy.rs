@@ -41,11 +41,10 @@ pub fn select_columns(names: &[String], prefixes: &[&str]) -> Vec<usize> {
         .collect()
 }
 
-/// Z-scores each column over the rows (a constant column becomes 0), then scales each row
-/// to unit length so that a dot product is the cosine similarity.
-pub fn standardize(rows: &[Vec<f32>], columns: &[usize]) -> Vec<Vec<f32>> {
+/// The mean and (population) standard deviation of each of `columns` over `rows`, in f64.
+pub fn column_stats(rows: &[Vec<f32>], columns: &[usize]) -> Vec<(f64, f64)> {
     let n = rows.len().max(1) as f64;
-    let stats: Vec<(f64, f64)> = columns
+    columns
         .iter()
         .map(|&c| {
             let m = rows.iter().map(|r| f64::from(r[c])).sum::<f64>() / n;
@@ -56,7 +55,13 @@ pub fn standardize(rows: &[Vec<f32>], columns: &[usize]) -> Vec<Vec<f32>> {
                 / n;
             (m, v.sqrt())
         })
-        .collect();
+        .collect()
+}
+
+/// Z-scores each column over the rows (a constant column becomes 0), then scales each row
+/// to unit length so that a dot product is the cosine similarity.
+pub fn standardize(rows: &[Vec<f32>], columns: &[usize]) -> Vec<Vec<f32>> {
+    let stats = column_stats(rows, columns);
     rows.iter()
         .map(|r| {
             let mut z: Vec<f32> = columns

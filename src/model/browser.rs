@@ -392,18 +392,12 @@ impl BrowserModel {
         if descriptors.len() < self.cfg.library_min_rows.max(2) {
             return self.embed(descriptors);
         }
-        let n = descriptors.len() as f64;
         let (stored_mean, stored_std) = self.encoder.stats()?;
+        let library = crate::audio_proxy::column_stats(descriptors, &self.cfg.columns);
         let mut rows = descriptors.to_vec();
-        for (j, &c) in self.cfg.columns.iter().enumerate() {
-            let mean = descriptors.iter().map(|r| f64::from(r[c])).sum::<f64>() / n;
-            let var = descriptors
-                .iter()
-                .map(|r| (f64::from(r[c]) - mean).powi(2))
-                .sum::<f64>()
-                / n;
-            let scale = if var > 1e-24 {
-                f64::from(stored_std[j]) / var.sqrt()
+        for (j, (&c, &(mean, std))) in self.cfg.columns.iter().zip(&library).enumerate() {
+            let scale = if std > 1e-12 {
+                f64::from(stored_std[j]) / std
             } else {
                 0.0
             };
