@@ -456,3 +456,39 @@ fn with_metadata(bytes: &[u8], key: &str, value: &str) -> Vec<u8> {
         m.insert(key.into(), value.into());
     })
 }
+
+/// Not part of `make test`: the raw check (before any roll-back) of fine-tuning settings on the
+/// six scripted histories, for the issue notes. Settings as a JSON list of `FineTuneConfig`s
+/// (missing fields take the defaults), e.g.
+/// `AINREC_SWEEP='[{"lr":1e-4},{"lr":1e-3,"max_steps":20}]' cargo test --release --test
+/// browser_model sweep -- --ignored --nocapture`.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+#[ignore]
+fn sweep_fine_tuning_settings() {
+    let d = demo();
+    let settings = std::env::var("AINREC_SWEEP").unwrap_or_else(|_| "[{}]".into());
+    let cfgs: Vec<FineTuneConfig> = serde_json::from_str(&settings).unwrap();
+    for cfg in cfgs {
+        let (mut prior, mut raw, mut better) = (0.0, 0.0, 0);
+        let mut change = Vec::new();
+        for (preferred, seed) in SCRIPTS {
+            let mut s = Session::new(MODEL).unwrap();
+            s.set_library(&flat(&d)).unwrap();
+            let history = scripted(&d, preferred, seed);
+            let before = s.fine_tune_start(&history, cfg).unwrap().unwrap();
+            while s.fine_tune_step().unwrap().is_some() {}
+            let checked = s.fine_tune_finish().unwrap().checked.unwrap_or(before);
+            prior += before / SCRIPTS.len() as f64;
+            raw += checked / SCRIPTS.len() as f64;
+            better += usize::from(checked > before);
+            change.push(format!("{:+.3}", checked - before));
+        }
+        println!(
+            "{}: prior {prior:.4}, fine-tuned before any roll-back {raw:.4}, better in {better}/{} [{}]",
+            serde_json::to_string(&cfg).unwrap(),
+            SCRIPTS.len(),
+            change.join(" ")
+        );
+    }
+}
