@@ -1,7 +1,8 @@
 //! The browser model (`models/browser.safetensors`) on the bundled demo catalog, natively and in
 //! Chromium: a library is standardised over itself, its untrained ranking is the eq. 4 prior,
-//! fine-tuning on a scripted history beats the prior and audio-kNN on the held-out last plays,
-//! the file round-trips with identical scores, and corrupt or foreign files are rejected while
+//! fine-tuning on scripted histories with a change of taste beats the prior and audio-kNN on the
+//! held-out last plays (on a steady taste the prior is near what any ranker can expect, and a
+//! worse run is rolled back), the file round-trips with identical scores, and corrupt or foreign files are rejected while
 //! the previous weights keep working.
 
 use std::collections::HashSet;
@@ -234,6 +235,12 @@ fn a_library_is_standardised_over_itself() {
 /// Audio-kNN on the raw descriptors: z-scored over the library, cosine, play-weighted like the
 /// prior — the baseline the fine-tuned model must beat.
 fn audio_knn_mrr(d: &Demo, history: &[Step], held_out: &[usize]) -> f64 {
+    audio_knn_recent_mrr(d, history, held_out, history.len())
+}
+
+/// [`audio_knn_mrr`] with only the last `last` plays as the query (the candidates are still
+/// the songs not in `history`): the plain baseline that knows order.
+fn audio_knn_recent_mrr(d: &Demo, history: &[Step], held_out: &[usize], last: usize) -> f64 {
     let n = d.descriptors.len();
     let dims = d.descriptors[0].len();
     let mut z = d.descriptors.clone();
@@ -248,7 +255,9 @@ fn audio_knn_mrr(d: &Demo, history: &[Step], held_out: &[usize]) -> f64 {
         let norm = r.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
         r.iter_mut().for_each(|v| *v /= norm);
     }
-    let w = prior_weights(history, &PriorConfig::default());
+    let mut w = prior_weights(history, &PriorConfig::default());
+    let from = history.len().saturating_sub(last);
+    w[..from].iter_mut().for_each(|w| *w = 0.0);
     let heard: HashSet<usize> = history.iter().map(|h| h.item).collect();
     let candidates: Vec<usize> = (0..n).filter(|i| !heard.contains(i)).collect();
     let scores: Vec<f32> = candidates
@@ -264,8 +273,8 @@ fn audio_knn_mrr(d: &Demo, history: &[Step], held_out: &[usize]) -> f64 {
     mean_reciprocal_rank(&candidates, &scores, held_out)
 }
 
-/// The scripted histories: three seeds for each of the two collections with 16 or more tracks
-/// (one history alone is too noisy a check: 5 held-out songs among 40).
+/// The steady-taste scripted histories: three seeds for each of the two collections with 16
+/// or more tracks (one history alone is too noisy a check: 5 held-out songs among 40).
 const SCRIPTS: [(&str, u64); 6] = [
     ("vividos/MultiplayerOnlineGame", 20),
     ("vividos/MultiplayerOnlineGame", 21),
@@ -275,51 +284,136 @@ const SCRIPTS: [(&str, u64); 6] = [
     ("ollieChurch/MaxwellMysteriesDemo", 22),
 ];
 
+/// The change-of-taste histories: each of the two large collections then the other, seeds
+/// 20-22 (seeds 30-32 are the confirmation run of the notes, through the sweep).
+fn change_scripts(d: &Demo) -> Vec<Vec<Step>> {
+    let (a, b) = (SCRIPTS[0].0, SCRIPTS[3].0);
+    [(a, b), (b, a)]
+        .iter()
+        .flat_map(|&(x, y)| (20..23).map(move |seed| scripted_change(d, x, y, seed)))
+        .collect()
+}
+
+/// One fine-tuning run on a scripted history, measured on its held-out plays.
+struct Run {
+    prior: f64,
+    /// The check right after the run, before any roll-back: what fine-tuning itself did.
+    raw: f64,
+    /// What the session ranks with afterwards (the prior's value when rolled back).
+    shipped: f64,
+    knn: f64,
+    held_out: Vec<usize>,
+    train_len: usize,
+}
+
+/// A fresh session on the demo library and one fine-tuning run on `history` (every loss finite;
+/// kept weights survive a save).
+fn run_script(d: &Demo, history: &[Step], cfg: FineTuneConfig) -> Run {
+    let mut s = Session::new(MODEL).unwrap();
+    s.set_library(&flat(d)).unwrap();
+    let prior = s.fine_tune_start(history, cfg).unwrap().unwrap();
+    let mut losses = Vec::new();
+    while let Some(r) = s.fine_tune_step().unwrap() {
+        losses.push(r.loss);
+    }
+    assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
+    let out = s.fine_tune_finish().unwrap();
+    if out.kept {
+        let again = BrowserModel::from_bytes(&s.weights().unwrap()).unwrap();
+        assert!(again.info()["fine_tuned"]["steps"].as_u64().unwrap() > 0);
+    }
+    let train_len = history.len() - out.held_out.len();
+    Run {
+        prior,
+        raw: out.checked.unwrap_or(prior),
+        shipped: out.after.unwrap(),
+        knn: audio_knn_mrr(d, &history[..train_len], &out.held_out),
+        held_out: out.held_out,
+        train_len,
+    }
+}
+
+/// Expected MRR of held-out songs ranked in a uniformly random order among the `pool` songs
+/// placed above all others: the most a ranker that knows only "this collection" can expect.
+/// Each rank `1..=pool` holds a given target with probability `1 / pool`, whatever the number of
+/// targets.
+fn collection_ceiling(pool: usize) -> f64 {
+    (1..=pool).map(|r| 1.0 / r as f64).sum::<f64>() / pool as f64
+}
+
 #[test]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-fn fine_tuning_beats_the_prior_and_audio_knn_on_the_last_plays() {
+fn fine_tuning_beats_the_prior_and_audio_knn_on_a_change_of_taste() {
+    // Ten songs of one collection, then ten of the other: the prior weighs all twenty alike, so
+    // it cannot tell which taste is the current one; the order can. Measured before any
+    // roll-back, so the check did not choose what is scored.
     let d = demo();
-    let (mut prior, mut tuned, mut knn) = (0.0, 0.0, 0.0);
-    for (preferred, seed) in SCRIPTS {
-        let mut s = Session::new(MODEL).unwrap();
-        s.set_library(&flat(&d)).unwrap();
-        let history = scripted(&d, preferred, seed);
-        let before = s
-            .fine_tune_start(&history, FineTuneConfig::default())
-            .unwrap()
-            .unwrap();
-        let mut losses = Vec::new();
-        while let Some(r) = s.fine_tune_step().unwrap() {
-            losses.push(r.loss);
-        }
-        let out = s.fine_tune_finish().unwrap();
-        assert_eq!(out.held_out.len(), 5);
-        let train = &history[..history.len() - out.held_out.len()];
-        let k = audio_knn_mrr(&d, train, &out.held_out);
-        let after = out.after.unwrap();
+    let scripts = change_scripts(&d);
+    let n = scripts.len() as f64;
+    let (mut prior, mut raw, mut knn, mut better) = (0.0, 0.0, 0.0, 0);
+    for history in &scripts {
+        let r = run_script(&d, history, FineTuneConfig::default());
+        assert_eq!(r.held_out.len(), 5);
+        assert!(r.shipped >= r.prior, "a worse check was kept");
         println!(
-            "{preferred} seed {seed}: held-out MRR audio-kNN {k:.4}, prior {before:.4}, \
-             fine-tuned {after:.4} ({} steps, loss {:.3} → {:.3}, kept {})",
-            out.steps,
-            losses[0],
-            losses[losses.len() - 1],
-            out.kept
+            "change of taste: held-out MRR audio-kNN {:.4}, prior {:.4}, fine-tuned {:.4}",
+            r.knn, r.prior, r.raw
         );
-        prior += before / SCRIPTS.len() as f64;
-        tuned += after / SCRIPTS.len() as f64;
-        knn += k / SCRIPTS.len() as f64;
-        if out.kept {
-            // The fine-tuned weights are what the session now ranks with; they survive a save.
-            let again = BrowserModel::from_bytes(&s.weights().unwrap()).unwrap();
-            assert!(again.info()["fine_tuned"]["steps"].as_u64().unwrap() > 0);
-        }
+        prior += r.prior / n;
+        raw += r.raw / n;
+        knn += r.knn / n;
+        better += usize::from(r.raw > r.prior);
     }
-    println!("mean held-out MRR: audio-kNN {knn:.4}, prior {prior:.4}, fine-tuned {tuned:.4}");
-    // A run whose check got worse is rolled back and counts at its prior value: measured, the
-    // check improved in 2 of the 6 histories and got worse in 4 (rolled back), so this mean
-    // is the shipped behaviour, not the raw fine-tuned network's.
-    assert!(tuned > prior, "fine-tuned {tuned} vs prior {prior}");
-    assert!(tuned > knn, "fine-tuned {tuned} vs audio-kNN {knn}");
+    println!(
+        "mean held-out MRR: audio-kNN {knn:.4}, prior {prior:.4}, fine-tuned {raw:.4} \
+         (better than the prior in {better}/{})",
+        scripts.len()
+    );
+    // Measured: 0.1167 / 0.0826 / 0.1393, better in 5 of 6.
+    assert!(raw > prior, "fine-tuned {raw} vs prior {prior}");
+    assert!(raw > knn, "fine-tuned {raw} vs audio-kNN {knn}");
+    assert!(better * 2 > scripts.len(), "better in {better} only");
+}
+
+#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn on_a_steady_taste_the_prior_is_near_the_ceiling_and_a_worse_run_is_rolled_back() {
+    // A steady preference in a shuffled order: the held-out plays are a random draw of the
+    // preferred collection's unheard songs, so no ranker can expect to beat "that collection
+    // first, in any order". Fine-tuning here mostly memorises the training songs against their
+    // unheard collection-mates (measured: better in 2 of 6 before roll-back), and the check
+    // rolls those runs back.
+    let d = demo();
+    let n = SCRIPTS.len() as f64;
+    let (mut prior, mut raw, mut shipped, mut knn, mut ceiling) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for (preferred, seed) in SCRIPTS {
+        let history = scripted(&d, preferred, seed);
+        let r = run_script(&d, &history, FineTuneConfig::default());
+        let heard: HashSet<usize> = history[..r.train_len].iter().map(|s| s.item).collect();
+        let pool = (0..d.collection.len())
+            .filter(|&i| d.collection[i] == preferred && !heard.contains(&i))
+            .count();
+        let c = collection_ceiling(pool);
+        println!(
+            "{preferred} seed {seed}: held-out MRR audio-kNN {:.4}, prior {:.4}, fine-tuned \
+             {:.4}, shipped {:.4}, collection ceiling {c:.4}",
+            r.knn, r.prior, r.raw, r.shipped
+        );
+        assert!(r.shipped >= r.prior, "a worse check was kept");
+        assert!(r.shipped == r.prior || r.shipped == r.raw);
+        prior += r.prior / n;
+        raw += r.raw / n;
+        shipped += r.shipped / n;
+        knn += r.knn / n;
+        ceiling += c / n;
+    }
+    println!(
+        "mean held-out MRR: audio-kNN {knn:.4}, prior {prior:.4}, fine-tuned {raw:.4}, shipped \
+         {shipped:.4}, collection ceiling {ceiling:.4}"
+    );
+    // Measured: prior 0.3410 of a ceiling of 0.3613; audio-kNN 0.3213.
+    assert!(prior > 0.9 * ceiling, "prior {prior} vs ceiling {ceiling}");
+    assert!(prior > knn, "prior {prior} vs audio-kNN {knn}");
 }
 
 #[test]
@@ -457,11 +551,54 @@ fn with_metadata(bytes: &[u8], key: &str, value: &str) -> Vec<u8> {
     })
 }
 
+/// 20 distinct plays with a change of taste: 10 tracks of `first`, then 10 of `then` (each
+/// block in a seeded order); the last 5, of `then`, are held out. The eq. 4 prior weighs every
+/// play alike; only the order says that `then` is the taste now.
+fn scripted_change(d: &Demo, first: &str, then: &str, seed: u64) -> Vec<Step> {
+    let mut rng = ainrec::data::rng::Rng::new(seed);
+    let mut block = |collection: &str| -> Vec<Step> {
+        let mut rows: Vec<usize> = (0..d.collection.len())
+            .filter(|&i| d.collection[i] == collection)
+            .collect();
+        rng.shuffle(&mut rows);
+        rows[..10]
+            .iter()
+            .enumerate()
+            .map(|(k, &item)| Step {
+                item,
+                plays: 2.0 + (k % 4) as f32,
+                liked: k % 3 == 0,
+                skips: 0.0,
+            })
+            .collect()
+    };
+    let mut history = block(first);
+    history.extend(block(then));
+    history
+}
+
+/// The shipped model's eq. 4 prior with only the last `last` plays as the query, over the
+/// songs not in `history`: the prior made to know order by hand.
+#[cfg(not(target_arch = "wasm32"))]
+fn prior_recent_mrr(d: &Demo, history: &[Step], held_out: &[usize], last: usize) -> f64 {
+    let m = BrowserModel::from_bytes(MODEL).unwrap();
+    let table = m.embed_library(&d.descriptors).unwrap();
+    let recent = &history[history.len().saturating_sub(last)..];
+    let scores = m.prior_scores(&table, recent).unwrap();
+    let heard: HashSet<usize> = history.iter().map(|h| h.item).collect();
+    let candidates: Vec<usize> = (0..d.descriptors.len())
+        .filter(|i| !heard.contains(i))
+        .collect();
+    let picked: Vec<f32> = candidates.iter().map(|&c| scores[c]).collect();
+    mean_reciprocal_rank(&candidates, &picked, held_out)
+}
+
 /// Not part of `make test`: the raw check (before any roll-back) of fine-tuning settings on the
 /// six scripted histories, for the issue notes. Settings as a JSON list of `FineTuneConfig`s
 /// (missing fields take the defaults), e.g.
 /// `AINREC_SWEEP='[{"lr":1e-4},{"lr":1e-3,"max_steps":20}]' cargo test --release --test
-/// browser_model sweep -- --ignored --nocapture`.
+/// browser_model sweep -- --ignored --nocapture`. `AINREC_SCRIPTS=change` runs the
+/// change-of-taste histories instead, `AINREC_SEEDS='[30,31,32]'` other seeds.
 #[cfg(not(target_arch = "wasm32"))]
 #[test]
 #[ignore]
@@ -469,25 +606,45 @@ fn sweep_fine_tuning_settings() {
     let d = demo();
     let settings = std::env::var("AINREC_SWEEP").unwrap_or_else(|_| "[{}]".into());
     let cfgs: Vec<FineTuneConfig> = serde_json::from_str(&settings).unwrap();
+    let seeds: Vec<u64> = std::env::var("AINREC_SEEDS")
+        .map(|s| serde_json::from_str(&s).unwrap())
+        .unwrap_or_else(|_| vec![20, 21, 22]);
+    let (a, b) = (SCRIPTS[0].0, SCRIPTS[3].0);
+    let change = std::env::var("AINREC_SCRIPTS").is_ok_and(|s| s == "change");
+    let histories: Vec<Vec<Step>> = [(a, b), (b, a)]
+        .iter()
+        .flat_map(|&(x, y)| seeds.iter().map(move |&seed| (x, y, seed)))
+        .map(|(x, y, seed)| {
+            if change {
+                scripted_change(&d, x, y, seed)
+            } else {
+                scripted(&d, x, seed)
+            }
+        })
+        .collect();
     for cfg in cfgs {
-        let (mut prior, mut raw, mut better) = (0.0, 0.0, 0);
+        let n = histories.len() as f64;
+        let (mut prior, mut raw, mut shipped, mut knn, mut better) = (0.0, 0.0, 0.0, 0.0, 0);
+        let (mut knn5, mut prior5) = (0.0, 0.0);
         let mut change = Vec::new();
-        for (preferred, seed) in SCRIPTS {
-            let mut s = Session::new(MODEL).unwrap();
-            s.set_library(&flat(&d)).unwrap();
-            let history = scripted(&d, preferred, seed);
-            let before = s.fine_tune_start(&history, cfg).unwrap().unwrap();
-            while s.fine_tune_step().unwrap().is_some() {}
-            let checked = s.fine_tune_finish().unwrap().checked.unwrap_or(before);
-            prior += before / SCRIPTS.len() as f64;
-            raw += checked / SCRIPTS.len() as f64;
-            better += usize::from(checked > before);
-            change.push(format!("{:+.3}", checked - before));
+        for history in &histories {
+            let r = run_script(&d, history, cfg);
+            let train = &history[..r.train_len];
+            knn5 += audio_knn_recent_mrr(&d, train, &r.held_out, 5) / n;
+            prior5 += prior_recent_mrr(&d, train, &r.held_out, 5) / n;
+            prior += r.prior / n;
+            raw += r.raw / n;
+            shipped += r.shipped / n;
+            knn += r.knn / n;
+            better += usize::from(r.raw > r.prior);
+            change.push(format!("{:+.3}", r.raw - r.prior));
         }
         println!(
-            "{}: prior {prior:.4}, fine-tuned before any roll-back {raw:.4}, better in {better}/{} [{}]",
+            "{}: audio-kNN {knn:.4} (last 5 plays {knn5:.4}), prior {prior:.4} (last 5 plays \
+             {prior5:.4}), fine-tuned before any roll-back {raw:.4} \
+             (better in {better}/{}), shipped {shipped:.4} [{}]",
             serde_json::to_string(&cfg).unwrap(),
-            SCRIPTS.len(),
+            histories.len(),
             change.join(" ")
         );
     }
