@@ -70,16 +70,7 @@ fn scripted(d: &Demo, preferred: &str, seed: u64) -> Vec<Step> {
         .collect();
     rng.shuffle(&mut liked);
     rng.shuffle(&mut others);
-    let mut head: Vec<Step> = liked[..11]
-        .iter()
-        .enumerate()
-        .map(|(k, &item)| Step {
-            item,
-            plays: 2.0 + (k % 4) as f32,
-            liked: k % 3 == 0,
-            skips: 0.0,
-        })
-        .collect();
+    let mut head = favourites(&liked[..11]);
     head.extend(others[..4].iter().enumerate().map(|(k, &item)| Step {
         item,
         plays: 1.0,
@@ -94,6 +85,38 @@ fn scripted(d: &Demo, preferred: &str, seed: u64) -> Vec<Step> {
         skips: 0.0,
     }));
     head
+}
+
+/// Songs played 2-5 times each, every third one liked: the part of a history that shows the
+/// taste.
+fn favourites(items: &[usize]) -> Vec<Step> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(k, &item)| Step {
+            item,
+            plays: 2.0 + (k % 4) as f32,
+            liked: k % 3 == 0,
+            skips: 0.0,
+        })
+        .collect()
+}
+
+/// 20 distinct plays with a change of taste: 10 tracks of `first`, then 10 of `then` (each
+/// block in a seeded order); the last 5, of `then`, are held out. The eq. 4 prior weighs every
+/// play alike; only the order says that `then` is the taste now.
+fn scripted_change(d: &Demo, first: &str, then: &str, seed: u64) -> Vec<Step> {
+    let mut rng = ainrec::data::rng::Rng::new(seed);
+    let mut block = |collection: &str| -> Vec<Step> {
+        let mut rows: Vec<usize> = (0..d.collection.len())
+            .filter(|&i| d.collection[i] == collection)
+            .collect();
+        rng.shuffle(&mut rows);
+        favourites(&rows[..10])
+    };
+    let mut history = block(first);
+    history.extend(block(then));
+    history
 }
 
 #[test]
@@ -549,32 +572,6 @@ fn with_metadata(bytes: &[u8], key: &str, value: &str) -> Vec<u8> {
     rewrite(bytes, &mut |_, _| {}, &mut |m| {
         m.insert(key.into(), value.into());
     })
-}
-
-/// 20 distinct plays with a change of taste: 10 tracks of `first`, then 10 of `then` (each
-/// block in a seeded order); the last 5, of `then`, are held out. The eq. 4 prior weighs every
-/// play alike; only the order says that `then` is the taste now.
-fn scripted_change(d: &Demo, first: &str, then: &str, seed: u64) -> Vec<Step> {
-    let mut rng = ainrec::data::rng::Rng::new(seed);
-    let mut block = |collection: &str| -> Vec<Step> {
-        let mut rows: Vec<usize> = (0..d.collection.len())
-            .filter(|&i| d.collection[i] == collection)
-            .collect();
-        rng.shuffle(&mut rows);
-        rows[..10]
-            .iter()
-            .enumerate()
-            .map(|(k, &item)| Step {
-                item,
-                plays: 2.0 + (k % 4) as f32,
-                liked: k % 3 == 0,
-                skips: 0.0,
-            })
-            .collect()
-    };
-    let mut history = block(first);
-    history.extend(block(then));
-    history
 }
 
 /// The shipped model's eq. 4 prior with only the last `last` plays as the query, over the
