@@ -134,9 +134,22 @@ const unreached = (page) => page.evaluate(() => [...document.querySelectorAll(
   && !el.dataset.tabStop).map((el) => el.outerHTML.slice(0, 120)));
 
 /**
- * Presses `key` on the focused file input and returns the file chooser it opens. If none opens
- * (seen once in CI, not reproduced since), fails with what the page looked like: the focused
- * element, the user activation and the console's warnings (Chromium names a refused chooser).
+ * Keeps Playwright intercepting file choosers for the page's whole life. Playwright intercepts
+ * choosers only while something listens for them and switches interception on with an
+ * asynchronous protocol call when the first listener comes, so a `waitForEvent` made together
+ * with the key press can lose the race: the chooser then opens natively (headless: nothing) and
+ * is missed. Seen in two fresh-clone CI runs; locally, with a retry added to look, the first
+ * press was lost every time, and with this listener never.
+ */
+function keepChoosersIntercepted(page) {
+  page.on('filechooser', () => {});
+}
+
+/**
+ * Presses `key` on the focused file input and returns the file chooser it opens (call
+ * `keepChoosersIntercepted` first). If none opens, fails with what the page looked like: the
+ * focused element, the user activation and the console's warnings (Chromium names a refused
+ * chooser).
  */
 async function chooserFrom(page, key) {
   const warnings = [];
@@ -189,6 +202,7 @@ test('empty page: controls named, portrait marked as unused by the model, 360 px
 
 test('keyboard only: every control reached with Tab, a visible focus ring, Enter and Space work', async () => {
   const { page, consoleErrors } = await open(DESKTOP);
+  keepChoosersIntercepted(page);
   // The demo catalog, from the keyboard.
   await tabTo(page, '#demo-catalog');
   await page.keyboard.press('Enter');
