@@ -2,8 +2,8 @@
 //! Chromium: a library is standardised over itself, its untrained ranking is the eq. 4 prior,
 //! fine-tuning on scripted histories with a change of taste beats the prior and audio-kNN on the
 //! held-out last plays (on a steady taste the prior is near what any ranker can expect, and a
-//! worse run is rolled back), the file round-trips with identical scores, and corrupt or foreign files are rejected while
-//! the previous weights keep working.
+//! worse run is rolled back), the file round-trips with identical scores, and corrupt or
+//! foreign files are rejected while the previous weights keep working.
 
 use std::collections::HashSet;
 
