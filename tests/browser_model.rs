@@ -307,13 +307,17 @@ const SCRIPTS: [(&str, u64); 6] = [
     ("ollieChurch/MaxwellMysteriesDemo", 22),
 ];
 
-/// The change-of-taste histories: each of the two large collections then the other, seeds
-/// 20-22 (seeds 30-32 are the confirmation run of the notes, through the sweep).
-fn change_scripts(d: &Demo) -> Vec<Vec<Step>> {
+/// The change-of-taste histories: each of the two large collections then the other, for each
+/// of `seeds` (the test's 20-22; 30-32 are the confirmation run of the notes, through the sweep).
+fn change_scripts(d: &Demo, seeds: &[u64]) -> Vec<Vec<Step>> {
     let (a, b) = (SCRIPTS[0].0, SCRIPTS[3].0);
     [(a, b), (b, a)]
         .iter()
-        .flat_map(|&(x, y)| (20..23).map(move |seed| scripted_change(d, x, y, seed)))
+        .flat_map(|&(x, y)| {
+            seeds
+                .iter()
+                .map(move |&seed| scripted_change(d, x, y, seed))
+        })
         .collect()
 }
 
@@ -371,7 +375,7 @@ fn fine_tuning_beats_the_prior_and_audio_knn_on_a_change_of_taste() {
     // it cannot tell which taste is the current one; the order can. Measured before any
     // roll-back, so the check did not choose what is scored.
     let d = demo();
-    let scripts = change_scripts(&d);
+    let scripts = change_scripts(&d, &[20, 21, 22]);
     let n = scripts.len() as f64;
     let (mut prior, mut raw, mut knn, mut better) = (0.0, 0.0, 0.0, 0);
     for history in &scripts {
@@ -574,18 +578,20 @@ fn with_metadata(bytes: &[u8], key: &str, value: &str) -> Vec<u8> {
     })
 }
 
-/// The shipped model's eq. 4 prior with only the last `last` plays as the query, over the
-/// songs not in `history`: the prior made to know order by hand.
+/// The eq. 4 prior of `model` over the library embedding `table` with only the last `last`
+/// plays as the query, over the songs not in `history`: the prior made to know order by hand.
 #[cfg(not(target_arch = "wasm32"))]
-fn prior_recent_mrr(d: &Demo, history: &[Step], held_out: &[usize], last: usize) -> f64 {
-    let m = BrowserModel::from_bytes(MODEL).unwrap();
-    let table = m.embed_library(&d.descriptors).unwrap();
+fn prior_recent_mrr(
+    model: &BrowserModel,
+    table: &Tensor,
+    history: &[Step],
+    held_out: &[usize],
+    last: usize,
+) -> f64 {
     let recent = &history[history.len().saturating_sub(last)..];
-    let scores = m.prior_scores(&table, recent).unwrap();
+    let scores = model.prior_scores(table, recent).unwrap();
     let heard: HashSet<usize> = history.iter().map(|h| h.item).collect();
-    let candidates: Vec<usize> = (0..d.descriptors.len())
-        .filter(|i| !heard.contains(i))
-        .collect();
+    let candidates: Vec<usize> = (0..scores.len()).filter(|i| !heard.contains(i)).collect();
     let picked: Vec<f32> = candidates.iter().map(|&c| scores[c]).collect();
     mean_reciprocal_rank(&candidates, &picked, held_out)
 }
@@ -606,19 +612,19 @@ fn sweep_fine_tuning_settings() {
     let seeds: Vec<u64> = std::env::var("AINREC_SEEDS")
         .map(|s| serde_json::from_str(&s).unwrap())
         .unwrap_or_else(|_| vec![20, 21, 22]);
-    let (a, b) = (SCRIPTS[0].0, SCRIPTS[3].0);
-    let change = std::env::var("AINREC_SCRIPTS").is_ok_and(|s| s == "change");
-    let histories: Vec<Vec<Step>> = [(a, b), (b, a)]
-        .iter()
-        .flat_map(|&(x, y)| seeds.iter().map(move |&seed| (x, y, seed)))
-        .map(|(x, y, seed)| {
-            if change {
-                scripted_change(&d, x, y, seed)
-            } else {
-                scripted(&d, x, seed)
-            }
-        })
-        .collect();
+    let histories: Vec<Vec<Step>> = if std::env::var("AINREC_SCRIPTS").is_ok_and(|s| s == "change")
+    {
+        change_scripts(&d, &seeds)
+    } else {
+        [SCRIPTS[0].0, SCRIPTS[3].0]
+            .iter()
+            .flat_map(|&preferred| seeds.iter().map(move |&seed| (preferred, seed)))
+            .map(|(preferred, seed)| scripted(&d, preferred, seed))
+            .collect()
+    };
+    // The model and the library embedding of the last-5-plays prior, made once.
+    let model = BrowserModel::from_bytes(MODEL).unwrap();
+    let table = model.embed_library(&d.descriptors).unwrap();
     for cfg in cfgs {
         let n = histories.len() as f64;
         let (mut prior, mut raw, mut shipped, mut knn, mut better) = (0.0, 0.0, 0.0, 0.0, 0);
@@ -628,7 +634,7 @@ fn sweep_fine_tuning_settings() {
             let r = run_script(&d, history, cfg);
             let train = &history[..r.train_len];
             knn5 += audio_knn_recent_mrr(&d, train, &r.held_out, 5) / n;
-            prior5 += prior_recent_mrr(&d, train, &r.held_out, 5) / n;
+            prior5 += prior_recent_mrr(&model, &table, train, &r.held_out, 5) / n;
             prior += r.prior / n;
             raw += r.raw / n;
             shipped += r.shipped / n;
