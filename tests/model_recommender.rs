@@ -5,9 +5,10 @@
 
 mod hetrec_mini;
 
+use ainrec::data::rng::derive_seed;
 use ainrec::data::splits::split_user;
 use ainrec::eval::{FitContext, Trainer as _};
-use ainrec::model::fit::{content_features, NeuralKind, NeuralTrainer};
+use ainrec::model::fit::{content_features, examples, ranking_ndcg, NeuralKind, NeuralTrainer};
 use ainrec::model::model_file;
 use ainrec::recommend::{recommend, top_k, Recommender, UserInput};
 use serde_json::json;
@@ -129,6 +130,52 @@ fn fitted_models_rank_explain_and_round_trip() {
         let err = model_file::load(&foreign).err().unwrap().to_string();
         assert!(err.contains("version"), "{err}");
     }
+}
+
+/// Stopping on the ranking of the held-out training users keeps the epoch that ranked them best,
+/// with popularity-weighted negatives: every epoch is scored, the best one's weights are the ones
+/// left, and they rank those users exactly as scored.
+#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn stopping_on_ranking_keeps_the_best_ranking_epoch() {
+    let h = mini();
+    let d = &h.dataset;
+    let users: Vec<usize> = (0..d.users.len()).collect();
+    let content = h.tag_profiles(&vec![true; d.users.len()]).unwrap();
+    let ctx = FitContext {
+        dataset: d,
+        train_users: &users,
+        content: Some(&content),
+        seed: 11,
+    };
+    let trainer = NeuralTrainer::with_overrides(
+        NeuralKind::Ainrnn,
+        &json!({"item_dim": 16, "hidden_dim": 16, "n_layers": 3, "vocab": 32,
+                "n_negatives": 20, "batch_size": 4, "max_epochs": 4, "patience": 4,
+                "lr": 0.01, "stop_on": "ndcg", "negative_power": 0.75}),
+    )
+    .unwrap();
+    let fitted = trainer.fit_config(&ctx, trainer.config()).unwrap();
+    assert_eq!(fitted.epochs.len(), 4);
+    let crit: Vec<f32> = fitted.epochs.iter().map(|e| e.criterion.unwrap()).collect();
+    assert!(crit.iter().all(|c| (-1.0..=0.0).contains(c)), "{crit:?}");
+    let best = crit.iter().copied().fold(f32::INFINITY, f32::min);
+    assert_eq!(crit[fitted.best_epoch - 1], best, "{crit:?}");
+    let valid = examples(d, &fitted.stop_users, 1, 0.2, derive_seed(11, &[1]), false).unwrap();
+    let ndcg = ranking_ndcg(&fitted.recommender().unwrap(), &valid).unwrap();
+    assert!((ndcg + best).abs() < 1e-6, "{ndcg} vs {best}");
+    // Both are the defaults and part of the recorded configuration; the older settings (loss,
+    // uniform negatives) are left out of it, so grids recorded before them read the same.
+    let default = &NeuralTrainer::new(NeuralKind::Ainrnn).grid()[0];
+    assert!(default["stop_on"] == "ndcg" && default["negative_power"] == 1.0);
+    let old = NeuralTrainer::with_overrides(
+        NeuralKind::Ainrnn,
+        &json!({"stop_on": "loss", "negative_power": 0.0}),
+    )
+    .unwrap()
+    .grid()[0]
+        .clone();
+    assert!(old.get("stop_on").is_none() && old.get("negative_power").is_none());
 }
 
 /// The shipped model file (`make models`) loads and ranks a real history without returning any

@@ -115,6 +115,11 @@ enum Command {
         /// Evaluate only the first N folds (resumable: a later run with more folds reuses them).
         #[arg(long)]
         max_folds: Option<usize>,
+        /// Compute only these folds (1-based, e.g. 1,3,5) and leave their checkpoints in
+        /// <out>/.eval-checkpoints without writing results: to run folds in parallel processes
+        /// or on other machines. Run again without it to resume every fold and write results.
+        #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u16).range(1..))]
+        only_folds: Option<Vec<u16>>,
         /// Instead: the audio proxy protocol on the CC audio corpus (excerpt and collection
         /// retrieval per feature set), merged into an existing results.json.
         #[arg(long)]
@@ -599,6 +604,7 @@ fn main() -> ExitCode {
             seed,
             negatives,
             max_folds,
+            only_folds,
             neural_config,
             audio_proxy,
             audio_data,
@@ -628,6 +634,7 @@ fn main() -> ExitCode {
                 negatives,
                 command: command_line(),
                 max_folds,
+                only_folds: only_folds.map(|v| v.into_iter().map(|f| usize::from(f) - 1).collect()),
                 neural_config,
                 ..EvalOptions::default()
             };

@@ -3,8 +3,9 @@
 //! fixed seeds, checkpoints as safetensors bytes.
 //!
 //! One example is `(history, positive items)`. Each step scores the positives and
-//! [`TrainConfig::n_negatives`] items drawn uniformly from the catalog (never one of the user's
-//! history or known positives), shared by the example's positives, and minimises for every
+//! [`TrainConfig::n_negatives`] items drawn from the catalog — uniformly, or in proportion to
+//! given weights with the sampled-softmax correction ([`Trainer::set_negative_weights`]) — shared
+//! by the example's positives (a user's own items are masked out), and minimises for every
 //! positive the softmax cross-entropy of that positive against the negatives — sampled softmax,
 //! the way the model is used: rank a candidate set. One recurrent pass per user serves all of
 //! their positives, which is what makes per-fold retraining affordable on a CPU. Song
@@ -76,6 +77,10 @@ pub struct Example {
     pub portrait: Option<Portrait>,
 }
 
+/// An early-stopping criterion measured on the trainer after an epoch; lower is better (see
+/// [`Trainer::fit_with_criterion`]).
+pub type Criterion<'a> = dyn FnMut(&Trainer) -> Result<f32> + 'a;
+
 /// Losses of one epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EpochStats {
@@ -85,6 +90,10 @@ pub struct EpochStats {
     pub train_loss: f32,
     /// Mean validation loss (no dropout, fixed negatives).
     pub valid_loss: f32,
+    /// The early-stopping criterion when it is not the validation loss (see
+    /// [`Trainer::fit_with_criterion`]); lower is better.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub criterion: Option<f32>,
 }
 
 /// What [`Trainer::fit`] returns.
@@ -92,7 +101,7 @@ pub struct EpochStats {
 pub struct TrainReport {
     /// Every epoch run.
     pub epochs: Vec<EpochStats>,
-    /// The epoch with the lowest validation loss (1-based).
+    /// The epoch with the lowest validation loss, or criterion when one was given (1-based).
     pub best_epoch: usize,
     /// Safetensors bytes of the weights at `best_epoch` (see [`Trainer::checkpoint`]).
     pub checkpoint: Vec<u8>,
@@ -110,6 +119,57 @@ pub struct Trainer {
     opt: AdamW,
     cfg: TrainConfig,
     device: Device,
+    /// Non-uniform negatives, when set ([`Trainer::set_negative_weights`]).
+    sampler: Option<NegativeSampler>,
+}
+
+/// Draws negatives with probability `q_i ∝ weight_i` (with replacement) and knows `ln q_i`, the
+/// sampled-softmax correction: every candidate's score is lowered by `ln q` of its item, so the
+/// loss still estimates the full softmax however skewed the proposal (Bengio & Senécal 2008;
+/// Jean et al. 2015). Uniform sampling needs no correction (ln q is one constant).
+struct NegativeSampler {
+    /// Running sums of the weights; the last is the total.
+    cumulative: Vec<f64>,
+    /// `ln q_i` per item.
+    log_q: Vec<f32>,
+}
+
+impl NegativeSampler {
+    fn new(weights: &[f64]) -> Result<Self> {
+        if let Some((i, w)) = weights
+            .iter()
+            .enumerate()
+            .find(|(_, w)| !w.is_finite() || **w <= 0.0)
+        {
+            return Err(Error::invalid(
+                format!("negative-sampling weight of item {i}"),
+                "a finite value > 0",
+                w,
+            ));
+        }
+        let mut total = 0.0;
+        let cumulative: Vec<f64> = weights
+            .iter()
+            .map(|w| {
+                total += w;
+                total
+            })
+            .collect();
+        let log_q = weights.iter().map(|w| (w / total).ln() as f32).collect();
+        Ok(NegativeSampler { cumulative, log_q })
+    }
+
+    fn draw(&self, rng: &mut Rng, k: usize) -> Vec<usize> {
+        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        (0..k)
+            .map(|_| {
+                let x = rng.next_f64() * total;
+                self.cumulative
+                    .partition_point(|&c| c <= x)
+                    .min(self.cumulative.len() - 1)
+            })
+            .collect()
+    }
 }
 
 impl Trainer {
@@ -176,7 +236,27 @@ impl Trainer {
             opt,
             cfg,
             device: device.clone(),
+            sampler: None,
         })
+    }
+
+    /// Draws negatives in proportion to `weights` (one per catalog item, each > 0) instead of
+    /// uniformly, with the matching correction in the loss (see [`NegativeSampler`]); `None`
+    /// restores uniform draws.
+    pub fn set_negative_weights(&mut self, weights: Option<&[f64]>) -> Result<()> {
+        let n = self.features.dim(0)?;
+        self.sampler = match weights {
+            None => None,
+            Some(w) if w.len() != n => {
+                return Err(Error::invalid(
+                    "negative-sampling weights",
+                    format!("{n} (one per item)"),
+                    w.len(),
+                ))
+            }
+            Some(w) => Some(NegativeSampler::new(w)?),
+        };
+        Ok(())
     }
 
     /// The network being trained.
@@ -246,6 +326,21 @@ impl Trainer {
         valid: &[Example],
         on_epoch: &mut dyn FnMut(&EpochStats) -> bool,
     ) -> Result<TrainReport> {
+        self.fit_with_criterion(make_train, valid, None, on_epoch)
+    }
+
+    /// [`Trainer::fit_with`] choosing the best epoch (and stopping) by `criterion(self)` after
+    /// each epoch instead of the validation loss; lower is better. The validation loss is still
+    /// computed and reported. Why: the sampled validation loss of a few hundred users is a noisy
+    /// stand-in for what the model is for — ranking the whole catalog — and can pick the first
+    /// epoch of a run whose ranking goes on improving.
+    pub fn fit_with_criterion(
+        &mut self,
+        make_train: &mut dyn FnMut(usize) -> Result<Vec<Example>>,
+        valid: &[Example],
+        mut criterion: Option<&mut Criterion<'_>>,
+        on_epoch: &mut dyn FnMut(&EpochStats) -> bool,
+    ) -> Result<TrainReport> {
         let valid_seed = derive_seed(self.cfg.seed, &[hash_str("valid")]);
         let mut epochs = Vec::new();
         let mut best: Option<(usize, f32, Vec<u8>)> = None;
@@ -271,17 +366,23 @@ impl Trainer {
                 total += f64::from(loss.to_scalar::<f32>()?) * chunk.len() as f64;
                 n += chunk.len();
             }
-            let stats = EpochStats {
-                epoch,
-                train_loss: (total / n as f64) as f32,
-                valid_loss: self.evaluate(valid, valid_seed)?,
-            };
-            if !stats.train_loss.is_finite() {
+            let train_loss = (total / n as f64) as f32;
+            if !train_loss.is_finite() {
                 return Err(Error::Model(format!("training diverged at epoch {epoch}")));
             }
+            let stats = EpochStats {
+                epoch,
+                train_loss,
+                valid_loss: self.evaluate(valid, valid_seed)?,
+                criterion: match criterion.as_mut() {
+                    Some(c) => Some(c(self)?),
+                    None => None,
+                },
+            };
             epochs.push(stats);
-            if best.as_ref().is_none_or(|(_, l, _)| stats.valid_loss < *l) {
-                best = Some((epoch, stats.valid_loss, self.checkpoint()?));
+            let score = stats.criterion.unwrap_or(stats.valid_loss);
+            if best.as_ref().is_none_or(|(_, l, _)| score < *l) {
+                best = Some((epoch, score, self.checkpoint()?));
             }
             if !on_epoch(&stats) {
                 cancelled = true;
@@ -373,7 +474,10 @@ impl Trainer {
             }
             taken.push(own);
         }
-        let negatives = rng.sample_indices(n_items, n_neg)?;
+        let negatives = match &self.sampler {
+            Some(s) => s.draw(rng, n_neg),
+            None => rng.sample_indices(n_items, n_neg)?,
+        };
         // Rows of the distinct-item table, built in first-use order.
         let mut row_of: HashMap<usize, u32> = HashMap::new();
         let mut distinct: Vec<u32> = Vec::new();
@@ -389,6 +493,7 @@ impl Trainer {
         let (mut hist_rows, mut plays, mut mask) =
             (vec![0u32; b * t], vec![0f32; b * t], vec![0f32; b * t]);
         let mut cand_rows = Vec::with_capacity(b * c);
+        let mut cand_items = Vec::with_capacity(b * c);
         let mut pos_mask = vec![0f32; b * p];
         let mut neg_mask = vec![0f32; b * n_neg];
         for (i, e) in examples.iter().enumerate() {
@@ -399,10 +504,13 @@ impl Trainer {
                 mask[i * t + s] = 1.0;
             }
             for k in 0..p {
-                cand_rows.push(row(*e.positives.get(k).unwrap_or(&e.positives[0])));
+                let item = *e.positives.get(k).unwrap_or(&e.positives[0]);
+                cand_items.push(item);
+                cand_rows.push(row(item));
                 pos_mask[i * p + k] = f32::from(k < e.positives.len());
             }
             for (k, &j) in negatives.iter().enumerate() {
+                cand_items.push(j);
                 cand_rows.push(row(j));
                 neg_mask[i * n_neg + k] = f32::from(!taken[i].contains(&j));
             }
@@ -433,11 +541,19 @@ impl Trainer {
             },
             dropout,
         )?;
-        let pos = out.scores.narrow(1, 0, p)?; // (B, P)
+        let scores = match &self.sampler {
+            None => out.scores,
+            Some(s) => {
+                // Candidates of example i are rows i·c … i·c + c − 1 of cand_items.
+                let log_q: Vec<f32> = cand_items.iter().map(|&j| s.log_q[j]).collect();
+                (out.scores - Tensor::from_vec(log_q, (b, c), dev)?)?
+            }
+        };
+        let pos = scores.narrow(1, 0, p)?; // (B, P)
         let neg_mask = Tensor::from_vec(neg_mask, (b, n_neg), dev)?;
         // Masked negatives get −1e9 before the log-sum-exp: exp underflows to exactly 0.
-        let neg = (out.scores.narrow(1, p, n_neg)? + neg_mask.affine(1e9, -1e9)?)?; // (B, N)
-                                                                                    // −log softmax of a positive against the negatives = softplus(lse(neg) − pos).
+        let neg = (scores.narrow(1, p, n_neg)? + neg_mask.affine(1e9, -1e9)?)?; // (B, N)
+                                                                                // −log softmax of a positive against the negatives = softplus(lse(neg) − pos).
         let lse = log_sum_exp(&neg)?; // (B, 1)
         let x = lse.broadcast_sub(&pos)?;
         let softplus = (x.relu()? + x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?)?;
@@ -470,4 +586,37 @@ fn log_sum_exp(x: &Tensor) -> Result<Tensor> {
         .sum_keepdim(1)?
         .log()?
         .broadcast_add(&m)?)
+}
+
+#[cfg(test)]
+mod tests {
+    // In wasm the same tests run under wasm-bindgen-test (`#[test]` resolves to its macro).
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn negatives_are_drawn_in_proportion_to_their_weights() {
+        let s = NegativeSampler::new(&[1.0, 3.0, 0.5, 0.5]).unwrap();
+        // q = [0.2, 0.6, 0.1, 0.1], stored as logs.
+        for (lq, q) in s.log_q.iter().zip([0.2f32, 0.6, 0.1, 0.1]) {
+            assert!((lq.exp() - q).abs() < 1e-6, "{lq} vs ln {q}");
+        }
+        let mut rng = Rng::new(3);
+        let mut counts = [0usize; 4];
+        for i in s.draw(&mut rng, 20_000) {
+            counts[i] += 1;
+        }
+        // Each share within 1.5 % of q (binomial sd ≤ 0.35 % at n = 20 000).
+        for (c, q) in counts.iter().zip([0.2, 0.6, 0.1, 0.1]) {
+            let share = *c as f64 / 20_000.0;
+            assert!((share - q).abs() < 0.015, "{counts:?}");
+        }
+        // Same seed, same draws.
+        assert_eq!(s.draw(&mut Rng::new(9), 50), s.draw(&mut Rng::new(9), 50));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let e = NegativeSampler::new(&[1.0, bad]).err().unwrap().to_string();
+            assert!(e.contains("item 1"), "{e}");
+        }
+    }
 }
