@@ -24,7 +24,7 @@ use crate::data::rng::{derive_seed, hash_str, Rng};
 use crate::data::splits::split_user;
 use crate::data::{ContentMatrix, Dataset, Listen};
 use crate::error::{Error, Result};
-use crate::eval::{FitContext, Trainer as EvalTrainer};
+use crate::eval::{Accumulator, FitContext, Trainer as EvalTrainer, TUNING_METRIC};
 use crate::model::ainrnn::{self, CellKind, Connections};
 use crate::model::recommender::NeuralRecommender;
 use crate::model::train::{Criterion, EpochStats, Example, TrainConfig, Trainer};
@@ -144,12 +144,11 @@ impl StopOn {
 /// Stage-1 candidates kept when [`StopOn::Ndcg`] ranks the early-stopping users.
 pub const STOP_RETRIEVE: usize = 500;
 
-/// Mean NDCG@10 (binary relevance) of `examples` — history as input, positives as the items to
-/// find — when `model` ranks the catalog minus each history.
+/// Mean NDCG@10 (the evaluation's [`TUNING_METRIC`], computed by its [`Accumulator`]) of
+/// `examples` — history as input, positives as the items to find — when `model` ranks the
+/// catalog minus each history.
 pub fn ranking_ndcg(model: &NeuralRecommender, examples: &[Example]) -> Result<f32> {
-    let k = 10;
-    let gain = |r: usize| 1.0 / ((r + 2) as f64).log2();
-    let mut total = 0.0;
+    let mut acc = Accumulator::new();
     for e in examples {
         let input = UserInput {
             items: e
@@ -165,17 +164,11 @@ pub fn ranking_ndcg(model: &NeuralRecommender, examples: &[Example]) -> Result<f
                 .collect(),
             portrait: e.portrait.clone(),
         };
-        let (top, _) = model.two_stage(&input, STOP_RETRIEVE, k)?;
-        let dcg: f64 = top
-            .iter()
-            .enumerate()
-            .filter(|(_, (i, _))| e.positives.contains(i))
-            .map(|(r, _)| gain(r))
-            .sum();
-        let ideal: f64 = (0..e.positives.len().min(k)).map(gain).sum();
-        total += if ideal > 0.0 { dcg / ideal } else { 0.0 };
+        let (top, _) = model.two_stage(&input, STOP_RETRIEVE, 10)?;
+        let hits: Vec<bool> = top.iter().map(|(i, _)| e.positives.contains(i)).collect();
+        acc.add_full(&hits, e.positives.len());
     }
-    Ok((total / examples.len().max(1) as f64) as f32)
+    Ok(acc.finish()[TUNING_METRIC] as f32)
 }
 
 impl Default for NeuralConfig {
