@@ -36,6 +36,19 @@ pub struct UserInput {
     pub portrait: Option<Portrait>,
 }
 
+/// Longest id echoed back whole in messages and output; a longer one is cut.
+pub const MAX_ECHOED_ID_CHARS: usize = 64;
+
+/// `id` as it may be echoed back: whole up to [`MAX_ECHOED_ID_CHARS`] characters, else its
+/// start, an ellipsis and its full length (a 100 MB id string was echoed back whole).
+pub fn shorten_id(id: &str) -> String {
+    if id.chars().count() <= MAX_ECHOED_ID_CHARS {
+        return id.to_string();
+    }
+    let head: String = id.chars().take(MAX_ECHOED_ID_CHARS).collect();
+    format!("{head}… ({} bytes)", id.len())
+}
+
 impl UserInput {
     /// The input of an evaluated user: their input listens in data-set order.
     pub fn from_listens(listens: &[Listen]) -> Self {
@@ -61,10 +74,12 @@ impl UserInput {
         let mut items: Vec<InputItem> = Vec::with_capacity(history.items.len());
         let mut pos: HashMap<usize, usize> = HashMap::new();
         let mut unknown = Vec::new();
+        // A set, not `Vec::contains`: a history of 10^6 unknown ids took quadratic time.
+        let mut seen_unknown: HashSet<&str> = HashSet::new();
         for h in &history.items {
             let Some(item) = catalog.index_of(&h.id) else {
-                if !unknown.contains(&h.id) {
-                    unknown.push(h.id.clone());
+                if seen_unknown.insert(&h.id) {
+                    unknown.push(shorten_id(&h.id));
                 }
                 continue;
             };
@@ -357,6 +372,38 @@ pub(crate) mod tests {
         assert_eq!(
             input.items[1].plays, 1.0,
             "a listed item counts as one play"
+        );
+    }
+
+    #[test]
+    fn many_unknown_ids_are_handled_in_linear_time_and_long_ones_cut() {
+        let mut cat = Catalog::new();
+        for id in ["a", "b"] {
+            cat.insert(id);
+        }
+        let item = |id: String| crate::data::history::HistoryItem {
+            id,
+            ..Default::default()
+        };
+        let n = 200_000;
+        let mut items: Vec<_> = (0..n).map(|i| item(format!("u{}", i % (n / 2)))).collect();
+        items.push(item("x".repeat(10_000)));
+        items.push(item("a".to_string()));
+        let h = History {
+            items,
+            ..History::default()
+        };
+        let t = std::time::Instant::now();
+        let (input, unknown) = UserInput::from_history(&h, &cat);
+        // Quadratic handling of 10^5 distinct ids takes minutes; linear, milliseconds.
+        assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
+        assert_eq!(input.items.len(), 1);
+        assert_eq!(unknown.len(), n / 2 + 1);
+        assert_eq!(unknown[0], "u0");
+        let long = unknown.last().unwrap();
+        assert!(
+            long.len() < 100 && long.ends_with("(10000 bytes)"),
+            "{long}"
         );
     }
 

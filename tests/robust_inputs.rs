@@ -551,3 +551,105 @@ fn a_cli_batch_goes_past_every_bad_file_and_exits_1() {
         );
     }
 }
+
+/// Robustness II, cases 1, 2 and 8: finite but extreme float PCM. A 1e36 sine at 22.05 kHz
+/// hung the analysis (the spectrum overflowed to NaN and the peak scan never advanced); ±3e38
+/// at 44.1 and 48 kHz panicked inside the resampler and lost the whole batch; above ~300 the
+/// scattering path gave NaN. Each is now named with its reason, in seconds, and the good file
+/// of the same batch is kept; a hot but plausible float file (peaks at the level limit) is
+/// analysed into finite features.
+#[test]
+fn extreme_float_wavs_are_refused_by_name_and_the_batch_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sine = |rate: u32, amp: f32, secs: usize| -> Vec<f32> {
+        (0..rate as usize * secs)
+            .map(|n| amp * (2.0 * PI * 440.0 * n as f32 / rate as f32).sin())
+            .collect()
+    };
+    wav_f32(&d.join("huge_1e36.wav"), 22_050, &sine(22_050, 1e36, 3));
+    for rate in [44_100, 48_000] {
+        let x: Vec<f32> = (0..rate as usize * 2)
+            .map(|n| if n % 2 == 0 { 3e38 } else { -3e38 })
+            .collect();
+        wav_f32(&d.join(format!("max_{rate}.wav")), rate, &x);
+    }
+    wav_f32(&d.join("loud_300.wav"), 22_050, &sine(22_050, 300.0, 3));
+    wav_f32(
+        &d.join("hot_limit.wav"),
+        22_050,
+        &sine(22_050, ainrec::audio::MAX_SAMPLE_MAGNITUDE, 3),
+    );
+    wav16(
+        &d.join("good.wav"),
+        22_050,
+        1,
+        22_050 * 3,
+        tone(440.0, 22_050, 0.5),
+    );
+
+    let out = d.join("out.json");
+    let t = Instant::now();
+    let run = Command::new(env!("CARGO_BIN_EXE_ainrec"))
+        .args(["features", "-o"])
+        .arg(&out)
+        .arg(d)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    // Generous for a loaded 2-core CI; the hang never finished at all.
+    assert!(t.elapsed().as_secs() < 120, "{:?}: {stderr}", t.elapsed());
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let mut kept: Vec<&str> = v["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["file"].as_str().unwrap())
+        .collect();
+    kept.sort();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(kept[0].ends_with("good.wav") && kept[1].ends_with("hot_limit.wav"));
+    for t in v["tracks"].as_array().unwrap() {
+        let desc = t["descriptor"].as_array().unwrap();
+        assert!(desc.iter().all(|x| x.as_f64().is_some_and(f64::is_finite)));
+    }
+    let failed = v["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 4, "{v}");
+    // The first sample beyond the limit is named, as written in the file.
+    let first_over = |x: &[f32]| {
+        let v = x.iter().find(|s| s.abs() > 64.0).unwrap();
+        format!("{v:e}")
+    };
+    for (file, value) in [
+        ("huge_1e36.wav", first_over(&sine(22_050, 1e36, 1))),
+        ("max_44100.wav", "3e38".to_string()),
+        ("max_48000.wav", "3e38".to_string()),
+        ("loud_300.wav", first_over(&sine(22_050, 300.0, 1))),
+    ] {
+        let f = failed
+            .iter()
+            .find(|f| f["file"].as_str().unwrap().ends_with(file))
+            .unwrap_or_else(|| panic!("{file} not in failed: {v}"));
+        let e = f["error"].as_str().unwrap();
+        assert!(
+            e.contains(file) && e.contains("beyond the supported magnitude"),
+            "{e}"
+        );
+        assert!(e.contains(&value), "{value}: {e}");
+    }
+
+    // The feature API (what the page's worker calls) refuses the same PCM by index instead of
+    // analysing it: no hang and no NaN.
+    let huge = sine(22_050, 1e36, 3);
+    let t = Instant::now();
+    let e = analyze(&huge, &TrackConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert!(t.elapsed().as_secs() < 30, "{:?}", t.elapsed());
+    assert!(
+        e.contains("magnitude at most") && e.contains("at sample"),
+        "{e}"
+    );
+}

@@ -277,12 +277,22 @@ fn decode_stream(
                         .chunks_exact(channels)
                         .map(|f| f.iter().sum::<f32>() * scale),
                 );
-                if let Some(i) = mono.iter().position(|s| !s.is_finite()) {
-                    return Err(fail(format!(
-                        "the file holds a non-finite sample ({}) at {:.3} s",
-                        mono[i],
-                        (frames_done + i as u64) as f64 / f64::from(rate)
-                    )));
+                // Checked before the resampler sees them: rubato panics on ±3e38.
+                if let Some(i) = mono.iter().position(|s| !super::sample_in_range(*s)) {
+                    let at = (frames_done + i as u64) as f64 / f64::from(rate);
+                    return Err(fail(if mono[i].is_finite() {
+                        format!(
+                            "the file holds a sample of {:e} at {at:.3} s, beyond the \
+                             supported magnitude {} (audio is nominally in [-1, 1])",
+                            mono[i],
+                            super::MAX_SAMPLE_MAGNITUDE
+                        )
+                    } else {
+                        format!(
+                            "the file holds a non-finite sample ({}) at {at:.3} s",
+                            mono[i]
+                        )
+                    }));
                 }
                 frames_done += mono.len() as u64;
                 if frames_done as f64 > limits.max_duration_s * f64::from(rate) {

@@ -19,7 +19,17 @@ pub mod tags;
 /// Sample rate every feature is computed at, in Hz.
 pub const ANALYSIS_RATE: u32 = 22_050;
 
-/// Rejects samples that are NaN or infinite, naming the first offending index.
+/// The largest sample magnitude the analysis accepts: 64 (+36 dBFS).
+///
+/// PCM is nominally in [-1, 1]; a float file may run hot, but far beyond that the f32 power
+/// spectra and scattering moduli overflow (a 1e36 sine turned every spectrum into NaN, and
+/// ±3e38 made the resampler panic), so such samples are refused by name instead of being
+/// analysed into NaN. Features of a sine at this magnitude are finite
+/// (`tests/robust_inputs.rs`).
+pub const MAX_SAMPLE_MAGNITUDE: f32 = 64.0;
+
+/// Rejects samples that are NaN, infinite or larger in magnitude than
+/// [`MAX_SAMPLE_MAGNITUDE`], naming the first offending index.
 pub fn check_finite(samples: &[f32]) -> Result<()> {
     check_finite_at(samples, 0, samples.len())
 }
@@ -27,14 +37,26 @@ pub fn check_finite(samples: &[f32]) -> Result<()> {
 /// As [`check_finite`] for `samples` that start at `offset` in a signal of `total` samples
 /// (an excerpt), so the error names the position in the whole signal.
 pub fn check_finite_at(samples: &[f32], offset: usize, total: usize) -> Result<()> {
-    match samples.iter().position(|s| !s.is_finite()) {
+    match samples.iter().position(|s| !sample_in_range(*s)) {
         None => Ok(()),
+        Some(i) if samples[i].is_finite() => Err(Error::Audio(format!(
+            "expected finite samples of magnitude at most {MAX_SAMPLE_MAGNITUDE} (audio is \
+             nominally in [-1, 1]), found {:e} at sample {} of {total}",
+            samples[i],
+            offset + i
+        ))),
         Some(i) => Err(Error::Audio(format!(
             "expected finite samples, found {} at sample {} of {total}",
             samples[i],
             offset + i
         ))),
     }
+}
+
+/// True for a finite sample no larger in magnitude than [`MAX_SAMPLE_MAGNITUDE`]
+/// (false for NaN, since the comparison fails).
+pub fn sample_in_range(s: f32) -> bool {
+    s.abs() <= MAX_SAMPLE_MAGNITUDE
 }
 
 /// Averages interleaved frames of `channels` samples into one mono channel.
@@ -67,6 +89,19 @@ mod tests {
     fn nan_is_named() {
         let e = check_finite(&[0.0, f32::NAN]).unwrap_err().to_string();
         assert!(e.contains("sample 1"), "{e}");
+    }
+
+    #[test]
+    fn samples_beyond_the_level_limit_are_named() {
+        assert!(check_finite(&[MAX_SAMPLE_MAGNITUDE, -MAX_SAMPLE_MAGNITUDE]).is_ok());
+        let e = check_finite_at(&[0.0, 0.5, -1e36], 10, 100)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("at sample 12 of 100") && e.contains("-1e36"),
+            "{e}"
+        );
+        assert!(e.contains("magnitude at most 64"), "{e}");
     }
 
     #[test]

@@ -224,6 +224,7 @@ impl SpectralPeaks {
         }
 
         loop {
+            let start = i;
             // Descend (through equal bins too) ...
             while i + 1 < size - 1 && a[i] >= a[i + 1] {
                 i += 1;
@@ -262,6 +263,11 @@ impl SpectralPeaks {
                     push(bin * scale, val);
                 }
                 break;
+            }
+            // With finite magnitudes one of the two walks above always moves; a NaN makes
+            // every comparison false, so step past it rather than spin on it forever.
+            if i == start {
+                i += 1;
             }
         }
 
@@ -354,6 +360,25 @@ mod tests {
         assert_eq!(f, vec![3.0, 7.1, 11.0]);
         assert!((m[1] - 3.025).abs() < 1e-6);
         assert_eq!((m[0], m[2]), (2.0, 5.0));
+    }
+
+    /// A NaN in the spectrum (an overflowed power spectrum) made every comparison of the scan
+    /// false, and the scan spun forever on it (robustness II, case 1). It must end, and the
+    /// finite peaks around the NaN are still found.
+    #[test]
+    fn a_nan_in_the_spectrum_ends_the_scan() {
+        let sp = SpectralPeaks {
+            sample_rate: 22.0,
+            max_frequency: 11.0,
+            min_frequency: 0.0,
+            ..SpectralPeaks::default()
+        };
+        let (f, _) = peaks(&sp, &[f32::NAN; 12]);
+        assert!(f.is_empty(), "{f:?}");
+        let a = [0., 1., 2., 1., f32::NAN, f32::NAN, 0., 3., 1., 0., 0., 0.];
+        let (f, m) = peaks(&sp, &a);
+        assert!(f.contains(&2.0) && m.contains(&2.0), "{f:?} {m:?}");
+        assert!(f.iter().any(|&x| (x - 7.1).abs() < 0.05), "{f:?}");
     }
 
     /// Cases where a first implementation disagreed with Essentia 2.1-beta6-dev (PyPI) in a
