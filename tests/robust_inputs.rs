@@ -653,3 +653,110 @@ fn extreme_float_wavs_are_refused_by_name_and_the_batch_goes_on() {
         "{e}"
     );
 }
+
+/// Robustness II, case 4: a folder with two symlink loops (`a/self -> .`, `a/sub/up -> ..`)
+/// and a FIFO named `.wav` is walked in seconds, each real file analysed once, the loops and
+/// the FIFO named on stderr. Before, the first loop analysed one file 41 times, the second grew
+/// without bound and the FIFO blocked the batch.
+#[cfg(unix)]
+#[test]
+fn symlink_loops_and_fifos_in_a_folder_are_walked_once_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    std::fs::create_dir_all(a.join("sub")).unwrap();
+    wav16(
+        &a.join("one.wav"),
+        22_050,
+        1,
+        22_050,
+        tone(440.0, 22_050, 0.5),
+    );
+    wav16(
+        &a.join("sub/two.wav"),
+        22_050,
+        1,
+        22_050,
+        tone(660.0, 22_050, 0.5),
+    );
+    std::os::unix::fs::symlink(".", a.join("self")).unwrap();
+    std::os::unix::fs::symlink("..", a.join("sub/up")).unwrap();
+    let fifo = a.join("pipe.wav");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+
+    let out = dir.path().join("out.json");
+    let t = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ainrec"))
+        .args(["features", "-o"])
+        .arg(&out)
+        .arg(&a)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: a hang must fail the test, not the CI run.
+    while child.try_wait().unwrap().is_none() {
+        if t.elapsed().as_secs() > 120 {
+            child.kill().unwrap();
+            panic!("the walk did not finish in 120 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let run = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let mut files: Vec<String> = v["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let f = t["file"].as_str().unwrap();
+            Path::new(f)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    files.sort();
+    assert_eq!(files, vec!["one.wav", "two.wav"], "{v}");
+    assert!(stderr.contains("pipe.wav: not a regular file"), "{stderr}");
+    assert!(stderr.contains("(a loop)"), "{stderr}");
+}
+
+/// Robustness II, case 6: `-o` naming an input was overwritten with JSON (exit 0), and an
+/// unwritable `-o` was found only after the whole batch. Both are refused first, exit 2, with
+/// the audio untouched.
+#[test]
+fn an_output_that_names_an_input_or_cannot_be_written_is_refused_before_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = wav16(
+        &dir.path().join("x.wav"),
+        22_050,
+        1,
+        22_050,
+        tone(440.0, 22_050, 0.5),
+    );
+    let before = std::fs::read(&x).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_ainrec"))
+        .args(["features", "-o"])
+        .arg(&x)
+        .arg(&x)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("names one of the input files"), "{stderr}");
+    assert_eq!(std::fs::read(&x).unwrap(), before, "the audio is untouched");
+
+    let bad = dir.path().join("no/such/folder/out.json");
+    let run = Command::new(env!("CARGO_BIN_EXE_ainrec"))
+        .args(["features", "-o"])
+        .arg(&bad)
+        .arg(&x)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot write -o"), "{stderr}");
+}

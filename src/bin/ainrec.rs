@@ -245,35 +245,108 @@ const AUDIO_EXTENSIONS: &[&str] = &[
 ];
 
 /// Expands folders (recursively, sorted) into the audio files they contain.
+///
+/// Symlinks are followed, but every folder and file is taken at most once by its real
+/// (canonical) path, so a link back up the tree (`a/self -> .`, `a/sub/up -> ..`) is reported
+/// as a loop instead of being walked forever. Entries that are not regular files (FIFOs,
+/// sockets, devices), which would block or make no sense to decode, are skipped with a note.
+/// The notes are printed to stderr; the batch goes on.
 fn expand_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            out.push(dir.to_path_buf());
-            return;
-        };
-        let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-            {
-                out.push(p);
+    use std::collections::HashSet;
+    struct Walk {
+        seen: HashSet<PathBuf>,
+        out: Vec<PathBuf>,
+    }
+    impl Walk {
+        /// True the first time the real path of `p` is met.
+        fn first_visit(&mut self, p: &Path) -> bool {
+            match std::fs::canonicalize(p) {
+                Ok(real) => self.seen.insert(real),
+                Err(_) => true,
+            }
+        }
+        fn file(&mut self, p: PathBuf, named: bool) {
+            match std::fs::metadata(&p) {
+                Ok(m) if !m.is_file() => {
+                    eprintln!("note: skipped {}: not a regular file", p.display());
+                }
+                _ => {
+                    if self.first_visit(&p) {
+                        self.out.push(p);
+                    } else if named {
+                        eprintln!("note: skipped {}: already in the batch", p.display());
+                    }
+                }
+            }
+        }
+        fn dir(&mut self, dir: &Path) {
+            if !self.first_visit(dir) {
+                eprintln!(
+                    "note: skipped {}: a link to a folder already walked (a loop)",
+                    dir.display()
+                );
+                return;
+            }
+            let Ok(rd) = std::fs::read_dir(dir) else {
+                self.out.push(dir.to_path_buf());
+                return;
+            };
+            let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            entries.sort();
+            for p in entries {
+                if p.is_dir() {
+                    self.dir(&p);
+                } else if p
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+                {
+                    self.file(p, false);
+                }
             }
         }
     }
-    let mut out = Vec::new();
+    let mut w = Walk {
+        seen: HashSet::new(),
+        out: Vec::new(),
+    };
     for p in inputs {
         if p.is_dir() {
-            walk(p, &mut out);
+            w.dir(p);
+        } else if p.exists() {
+            w.file(p.clone(), true);
         } else {
-            out.push(p.clone());
+            // Missing: kept, so the decoder names it as a failure of the batch.
+            w.out.push(p.clone());
         }
     }
-    out
+    w.out
+}
+
+/// Checks `-o` before any work: it must not name one of the inputs (which it would
+/// overwrite with JSON), and its folder must take a new file.
+fn check_output(out: &Path, files: &[PathBuf]) -> Result<(), String> {
+    if let Ok(real_out) = std::fs::canonicalize(out) {
+        if files
+            .iter()
+            .any(|f| std::fs::canonicalize(f).is_ok_and(|r| r == real_out))
+        {
+            return Err(format!(
+                "-o {} names one of the input files; it would be overwritten",
+                out.display()
+            ));
+        }
+    }
+    let existed = out.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(out)
+        .map_err(|e| format!("cannot write -o {}: {e}", out.display()))?;
+    if !existed {
+        let _ = std::fs::remove_file(out);
+    }
+    Ok(())
 }
 
 fn analyse(
@@ -328,6 +401,12 @@ fn cmd_features(
         eprintln!("error: no audio files found in the given folders");
         return ExitCode::FAILURE;
     }
+    if let Some(out) = output {
+        if let Err(msg) = check_output(out, &files) {
+            eprintln!("error: {msg}");
+            return ExitCode::from(2);
+        }
+    }
     let bar = ProgressBar::new(files.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed_precise} {wide_msg}")
@@ -340,7 +419,23 @@ fn cmd_features(
     let mut failed = Vec::new();
     for f in &files {
         bar.set_message(f.display().to_string());
-        match analyse(f, cfg, limits, files.len() == 1 && !csv) {
+        // A panic in one file (a bug, or a dependency fed what it cannot take) is that
+        // file's error, as a last line of defence: the rest of the batch is not lost.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            analyse(f, cfg, limits, files.len() == 1 && !csv)
+        }))
+        .unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown cause".into());
+            Err(ainrec::Error::Audio(format!(
+                "internal error while analysing {}: {why}",
+                f.display()
+            )))
+        });
+        match result {
             Ok(t) => tracks.push(t),
             Err(e) => {
                 // Decode and I/O errors already name the file; others get it prefixed.
