@@ -760,3 +760,26 @@ fn an_output_that_names_an_input_or_cannot_be_written_is_refused_before_work() {
     assert_eq!(run.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot write -o"), "{stderr}");
 }
+
+/// Robustness II, case 7: a WAV written to a pipe states the largest data size its header
+/// can hold (here 0xFFFFFFFF bytes, 27 hours at 22.05 kHz), and was refused by that stated
+/// duration although it holds one second. A statement the file is too small to hold is not
+/// trusted: the decoded length governs, and the file is analysed.
+#[test]
+fn a_streamed_wav_that_overstates_its_length_is_decoded_by_its_real_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = wav16(
+        &dir.path().join("piped.wav"),
+        22_050,
+        1,
+        22_050,
+        tone(440.0, 22_050, 0.5),
+    );
+    let mut bytes = std::fs::read(&path).unwrap();
+    let data = bytes.windows(4).position(|w| w == b"data").unwrap();
+    bytes[data + 4..data + 8].copy_from_slice(&u32::MAX.to_le_bytes());
+    bytes[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let (audio, _) = analyse_ok(&path);
+    assert_eq!(audio.samples.len(), 22_050);
+}

@@ -158,6 +158,19 @@ fn too_long(seconds: f64, limits: &DecodeLimits, stated: bool) -> String {
     )
 }
 
+/// Fewest bytes a second of real audio takes in any container read here (4 kbit/s, below
+/// the lowest MP3 and Vorbis rates).
+const MIN_BYTES_PER_SECOND: f64 = 500.0;
+
+/// Whether a stated duration may be trusted to refuse a file before decoding it. A WAV
+/// written to a pipe states the largest length its header can hold, and a FLAC's STREAMINFO
+/// may overstate it ("48695.8 s" for a file of a few seconds): when the file is too small to
+/// hold that much audio the statement is ignored, and the decoded length, which is checked
+/// against the limit anyway, governs.
+fn stated_length_is_plausible(seconds: f64, byte_len: Option<u64>) -> bool {
+    byte_len.is_none_or(|len| len as f64 >= seconds * MIN_BYTES_PER_SECOND)
+}
+
 fn check_rate(rate: u32) -> std::result::Result<(), String> {
     if (MIN_SOURCE_RATE..=MAX_SOURCE_RATE).contains(&rate) {
         Ok(())
@@ -178,6 +191,7 @@ fn decode_stream(
         file: name.to_string(),
         reason,
     };
+    let byte_len = source.byte_len();
     let mss = MediaSourceStream::new(source, Default::default());
     let probed = symphonia::default::get_probe()
         .format(
@@ -216,7 +230,7 @@ fn decode_stream(
         check_rate(rate).map_err(fail)?;
         if let Some(frames) = track.codec_params.n_frames {
             let seconds = frames as f64 / f64::from(rate);
-            if seconds > limits.max_duration_s {
+            if seconds > limits.max_duration_s && stated_length_is_plausible(seconds, byte_len) {
                 return Err(fail(too_long(seconds, limits, true)));
             }
         }
