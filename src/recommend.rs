@@ -376,7 +376,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn many_unknown_ids_are_handled_in_linear_time_and_long_ones_cut() {
+    fn many_unknown_ids_are_deduplicated_and_long_ones_cut() {
         let mut cat = Catalog::new();
         for id in ["a", "b"] {
             cat.insert(id);
@@ -393,10 +393,10 @@ pub(crate) mod tests {
             items,
             ..History::default()
         };
-        let t = std::time::Instant::now();
+        // No clock here (the test also runs as wasm, and speed belongs in benchmarks): the
+        // quadratic version took minutes on these 10^5 distinct ids, which the test-suite
+        // timeout catches; the linear one takes milliseconds.
         let (input, unknown) = UserInput::from_history(&h, &cat);
-        // Quadratic handling of 10^5 distinct ids takes minutes; linear, milliseconds.
-        assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
         assert_eq!(input.items.len(), 1);
         assert_eq!(unknown.len(), n / 2 + 1);
         assert_eq!(unknown[0], "u0");
