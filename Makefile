@@ -16,13 +16,14 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 # Chromium as root needs --no-sandbox; the wasm test runner reads webdriver.json.
 export WASM_BINDGEN_TEST_TIMEOUT ?= 300
 
-.PHONY: help demo test setup setup-rust setup-chromium setup-e2e wasm wasm-dev native \
+.PHONY: help demo test check native-testing setup setup-rust setup-chromium setup-e2e wasm wasm-dev native \
         fmt-check clippy test-native test-wasm test-e2e clean \
         demo-catalog page-assets setup-ffmpeg
 
 help:
 	@echo "make demo   build the page (wasm, release) and serve it on http://127.0.0.1:$(PORT)/"
 	@echo "make test   fmt check, clippy, native tests, wasm tests in Chromium, end-to-end tests"
+	@echo "make check  fmt check, clippy, native tests (offline, for the inner loop)"
 
 # ---------------------------------------------------------------- installs
 setup: setup-rust setup-chromium setup-ffmpeg setup-e2e
@@ -96,6 +97,10 @@ demo: setup-rust wasm native page-assets
 test: setup fmt-check clippy test-native test-wasm test-e2e
 	@echo "==> all tests passed"
 
+# The inner loop, offline: no installs, no browser.
+check: fmt-check clippy test-native
+	@echo "==> fmt, clippy and native tests passed"
+
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
@@ -103,17 +108,25 @@ clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --lib --target $(WASM_TARGET) --no-default-features --features tags -- -D warnings
 
+# Tests build with the `testing` profile (release without LTO, see Cargo.toml); the e2e tests
+# drive the page with the binary that build made.
+TEST_BIN := $(TARGET_DIR)/testing/ainrec
 test-native:
 	@echo "==> native tests"
-	$(CARGO) test --release
+	$(CARGO) test --profile testing
+
+native-testing:
+	$(CARGO) build --profile testing --bin ainrec
 
 test-wasm: setup-rust setup-chromium
 	@echo "==> wasm tests in headless Chromium"
-	$(CARGO) test --release --target $(WASM_TARGET) --no-default-features
+	@# Release, with the page's features: the dependencies and the library are the ones `make wasm`
+	@# builds, compiled once for both.
+	$(CARGO) test --release --target $(WASM_TARGET) --no-default-features --features tags
 
-test-e2e: setup-e2e setup-ffmpeg wasm native page-assets
+test-e2e: setup-e2e setup-ffmpeg wasm native-testing page-assets
 	@echo "==> end-to-end tests (Playwright + Chromium)"
-	cd tests/e2e && AINREC_BIN=$(TARGET_DIR)/release/ainrec node --test --test-concurrency=1 *.test.mjs
+	cd tests/e2e && AINREC_BIN=$(TEST_BIN) node --test --test-concurrency=1 *.test.mjs
 
 clean:
 	$(CARGO) clean
@@ -162,7 +175,7 @@ bench: setup-rust setup-chromium wasm native
 # `make fuzz`: each cargo-fuzz target (fuzz/fuzz_targets, checks in fuzz/checks.rs) runs
 # FUZZ_SECONDS in one process, seeded from fuzz/seeds/<target> (corpus growth in
 # fuzz/corpus/<target>, crashes in fuzz/artifacts/<target>; both git-ignored). A crash
-# reproducer belongs in tests/fixtures/fuzz-regressions/<target>/, which tests/fuzz_replay.rs
+# reproducer belongs in tests/fixtures/fuzz-regressions/<target>/, which tests/robust/fuzz_replay.rs
 # replays in `make test`. Results: fuzz/RESULTS.md.
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS ?= decode model_file history analyzer_options browser_model

@@ -1,4 +1,4 @@
-//! The bodies of the fuzz targets, shared with `tests/fuzz_replay.rs` (which replays the seed
+//! The bodies of the fuzz targets, shared with `tests/robust/fuzz_replay.rs` (which replays the seed
 //! corpora and every committed crash reproducer in `make test`): each takes the fuzzer's bytes
 //! and panics only on a bug — an `Err` that does not name its input, a non-finite value
 //! handed back as a result, or a parser that cannot read its own output.

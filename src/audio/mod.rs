@@ -25,7 +25,7 @@ pub const ANALYSIS_RATE: u32 = 22_050;
 /// spectra and scattering moduli overflow (a 1e36 sine turned every spectrum into NaN, and
 /// ±3e38 made the resampler panic), so such samples are refused by name instead of being
 /// analysed into NaN. Features of a sine at this magnitude are finite
-/// (`tests/robust_inputs.rs`).
+/// (`tests/robust/inputs.rs`).
 pub const MAX_SAMPLE_MAGNITUDE: f32 = 64.0;
 
 /// Rejects samples that are NaN, infinite or larger in magnitude than

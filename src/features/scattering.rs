@@ -444,7 +444,7 @@ impl<T: Real> Stage<T> {
 /// (≈ 1e-7 of `‖U1‖`, spread over all frequencies) then dominates them. Measured on the
 /// reference chirp (J = 6): order-2 relative L2 error 3.8e-3 with `f32` throughout, 4.3e-7
 /// with the first order in `f64` (worst over the 11 reference signals and both configs,
-/// see `tests/features_scattering.rs`). The second-order stage only sees `U1 ⋆ ψ2`, whose
+/// see `tests/features/scattering.rs`). The second-order stage only sees `U1 ⋆ ψ2`, whose
 /// own scale sets its rounding, so `f32` there is harmless, and the whole transform is
 /// 1.3–1.8× faster than in `f64` throughout (measured, 30 s at J = 8, `examples/split.rs`).
 struct Engine<F: Real> {
@@ -833,7 +833,7 @@ pub struct ScatteringChunk<'a> {
 /// plans, buffers) does not depend on the signal length. One instance serves signals of
 /// any length (≥ `T`). Measured for a 2-hour 22050 Hz signal at J = 8, frames streamed with
 /// [`BlockScattering::process_block`]: 15 MiB beyond the PCM natively, 62 s native and
-/// 124 s in Chromium (`tests/scattering_scale.rs`).
+/// 124 s in Chromium (`tests/features/scattering_scale.rs`).
 ///
 /// The whole signal is conceptually padded as Kymatio would pad it (reflection to
 /// `2^J_pad`, then periodic). Each block runs the transform on a window of `block_len`

@@ -379,7 +379,7 @@ impl BrowserModel {
     /// [`BrowserConfig::library_min_rows`] songs. Why: "sounds alike" means alike *relative to
     /// the collection at hand* — the audio-kNN baseline z-scores over the library for the same
     /// reason — and a visitor's collection has its own loudness, timbre and tuning spread.
-    /// Measured on the scripted histories of `tests/browser_model.rs` (60-song demo library):
+    /// Measured on the scripted histories of `tests/model/browser.rs` (60-song demo library):
     /// prior MRR 0.234 with the stored statistics, 0.341 with the library's; pooling the two
     /// (the stored ones counted as 5 or 20 rows) gave 0.310 and 0.267.
     ///

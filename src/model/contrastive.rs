@@ -14,7 +14,7 @@
 //! Why a second, untrained half: trained on 60 tracks, InfoNCE learns above all to tell those
 //! tracks apart — it spreads them evenly over the sphere, and the plain "sounds alike" geometry
 //! of the descriptors, which is what a listener's taste follows, gets lost (measured: on the
-//! scripted history of `tests/browser_model.rs` the MLP alone ranked the held-out plays at
+//! scripted history of `tests/model/browser.rs` the MLP alone ranked the held-out plays at
 //! chance level while kNN on standardised descriptors did far better). So the song embedding is
 //! `[unit(P z) , unit(MLP(z))] / √2`: `z` the standardised descriptor, `P` its first
 //! [`ContrastiveConfig::pca_dim`] principal axes over the training excerpts (a buffer, never

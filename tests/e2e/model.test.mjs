@@ -152,7 +152,7 @@ test('learn my taste: loss plot, before/after check, weights kept in IndexedDB',
   // A scripted 20-play history with a change of taste: ten tracks of one game's soundtrack
   // (catalog 0-9), then ten of a jazz score (20-29); the last 5 plays are held out for the check.
   // The prior weighs every play alike; fine-tuning learns that the recent plays matter more.
-  // Measured natively with the shipped model and fixed step counts (`tests/browser_model.rs`
+  // Measured natively with the shipped model and fixed step counts (`tests/model/browser.rs`
   // library, same 55 rows): the check improves after 20, 40, 60 and 80 steps (0.110 -> 0.120,
   // 0.126, 0.141, 0.140), so the time-budgeted default run keeps its weights however many steps
   // this machine manages.

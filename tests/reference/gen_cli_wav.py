@@ -3,7 +3,7 @@
 the same 22050 Hz mono WAV that `ainrec features --frames` reads.
 
 Writes tests/reference/features/wav_vibeace_mfcc.json (frames x 20, 7 significant digits),
-read by tests/cli_features.rs. Run from the repository root with the pinned versions of
+read by tests/cli/features.rs. Run from the repository root with the pinned versions of
 tests/reference/requirements.txt:
 
     python tests/reference/gen_cli_wav.py

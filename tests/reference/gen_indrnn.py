@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference values for the IndRNN recurrence (src/model/indrnn.rs, src/model/ainrnn.rs).
 
-Writes tests/reference/model/indrnn.json, read by tests/model_layers.rs (which never needs Python).
+Writes tests/reference/model/indrnn.json, read by tests/model/layers.rs (which never needs Python).
 numpy only, float64, pinned in tests/reference/requirements-model.txt:
 
     /work/venv-ref/bin/python tests/reference/gen_indrnn.py

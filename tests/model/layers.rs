@@ -14,10 +14,7 @@ use candle_nn::{VarBuilder, VarMap};
 use serde_json::Value;
 use std::collections::HashMap;
 
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
-const REFERENCE: &str = include_str!("reference/model/indrnn.json");
+const REFERENCE: &str = include_str!("../reference/model/indrnn.json");
 
 fn dev() -> Device {
     Device::Cpu

@@ -1,10 +1,7 @@
 //! Property tests for HFC and HPCP: pure tones land on their pitch class, silence gives
 //! zeros (not NaN), and a gain change leaves unit-max HPCP alone while scaling HFC by its
 //! square. proptest runs without failure persistence so the same file runs under wasm.
-mod common;
-
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+use crate::common;
 
 use ainrec::features::hpcp::{HpcpExtractor, PITCH_CLASSES};
 use ainrec::features::spectral::hfc_masri;

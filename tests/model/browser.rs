@@ -14,11 +14,8 @@ use ainrec::model::browser::{
 use base64::Engine as _;
 use candle_core::{Device, Tensor};
 
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
-const MODEL: &[u8] = include_bytes!("../models/browser.safetensors");
-const CATALOG: &str = include_str!("../models/demo/catalog.json");
+const MODEL: &[u8] = include_bytes!("../../models/browser.safetensors");
+const CATALOG: &str = include_str!("../../models/demo/catalog.json");
 
 struct Demo {
     descriptors: Vec<Vec<f32>>,
@@ -505,7 +502,7 @@ fn the_file_round_trips_and_bad_files_change_nothing() {
     // The hetrec model is a safetensors file of another kind.
     let msg = expect_err(
         &mut s,
-        include_bytes!("../models/hetrec.safetensors"),
+        include_bytes!("../../models/hetrec.safetensors"),
         "the hetrec model",
     );
     assert!(msg.contains("format version"), "{msg}");

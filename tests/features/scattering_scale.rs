@@ -1,9 +1,9 @@
 //! Scale measurements for wavelet scattering, ignored by default (they take minutes):
 //!
 //! ```sh
-//! cargo test --release --test scattering_scale -- --ignored --nocapture
+//! cargo test --profile testing --test features scattering_scale -- --ignored --nocapture
 //! CHROMEDRIVER=/usr/bin/chromedriver cargo test --release --target wasm32-unknown-unknown \
-//!     --test scattering_scale -- --include-ignored
+//!     --test features scattering_scale -- --include-ignored
 //! ```
 //!
 //! `time_30s_j8` times J = 8, Q = 8 on 30 s at 22050 Hz; `memory_2h_streamed` streams a
@@ -11,9 +11,6 @@
 //! (native: VmHWM; wasm: the linear memory size, which never shrinks).
 
 use ainrec::features::scattering::{BlockScattering, ScatteringConfig};
-
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 #[cfg(target_arch = "wasm32")]
 macro_rules! report {

@@ -6,8 +6,7 @@
 
 use std::path::PathBuf;
 
-#[path = "../fuzz/checks.rs"]
-mod checks;
+use crate::checks;
 
 fn replay(target: &str, check: fn(&[u8])) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

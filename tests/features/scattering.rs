@@ -3,18 +3,15 @@
 //! plus properties and degenerate input. Runs natively and in Chromium: every file is
 //! embedded with `include_bytes!`.
 
-mod common;
+use crate::common;
 
+use crate::common::{pcm, SIGNALS};
 use ainrec::features::filter_bank::FilterBank;
 use ainrec::features::scattering::{
     coeff_meta, BlockScattering, Scattering1D, ScatteringConfig, ScatteringOutput,
 };
 use ainrec::Error;
-use common::{pcm, SIGNALS};
 use serde_json::Value;
-
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 /// The references use the first 16384 samples of each PCM fixture.
 const N_REF: usize = 16384;

@@ -139,7 +139,7 @@ fn frames_output_has_the_documented_keys() {
 #[test]
 fn frames_mfcc_matches_librosa_on_the_same_wav() {
     let reference: serde_json::Value =
-        serde_json::from_str(include_str!("reference/features/wav_vibeace_mfcc.json")).unwrap();
+        serde_json::from_str(include_str!("../reference/features/wav_vibeace_mfcc.json")).unwrap();
     let theirs = rows(&reference["mfcc"]);
     let wav = fixture("wav/vibeace_22050_mono.wav");
     let v = run_ok(&[

@@ -3,8 +3,6 @@
 //! `Trainer`, they rank without history items, explain with attention weights that sum to 1,
 //! survive save → load with identical scores, and a corrupt or foreign model file is rejected.
 
-mod hetrec_mini;
-
 use ainrec::data::rng::derive_seed;
 use ainrec::data::splits::split_user;
 use ainrec::eval::{FitContext, Trainer as _};
@@ -13,10 +11,7 @@ use ainrec::model::model_file;
 use ainrec::recommend::{recommend, top_k, Recommender, UserInput};
 use serde_json::json;
 
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
-use hetrec_mini::mini;
+use crate::hetrec_mini::mini;
 
 /// A small, fast configuration (the defaults are sized for the full data set).
 fn small(kind: NeuralKind) -> NeuralTrainer {

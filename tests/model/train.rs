@@ -2,7 +2,7 @@
 //! tests/fixtures/hetrec-mini (compiled in, so it runs in Chromium too). The training loss must
 //! fall, the run must be reproducible from its seed, and the best checkpoint must load back.
 
-mod hetrec_mini;
+use crate::hetrec_mini;
 
 use ainrec::data::history::Portrait;
 use ainrec::data::splits::split_user;
@@ -11,9 +11,6 @@ use ainrec::model::portrait;
 use ainrec::model::song_encoder;
 use ainrec::model::train::{EpochStats, Example, TrainConfig, Trainer};
 use candle_core::Device;
-
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 struct Setup {
     features: Vec<Vec<f32>>,

@@ -3,13 +3,11 @@
 //! Browser only (it needs JS values).
 #![cfg(target_arch = "wasm32")]
 
-mod common;
+use crate::common;
 
 use ainrec::wasm::{analysis_key, descriptor_names_js, Analyzer};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
-
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 fn options(json: &str) -> JsValue {
     js_sys::JSON::parse(json).unwrap()

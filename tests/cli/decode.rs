@@ -1,7 +1,7 @@
 //! Native decoding against the samples librosa (libsndfile) decoded from the same files.
 #![cfg(feature = "native")]
 
-mod common;
+use crate::common;
 
 use ainrec::audio::decode::decode_file;
 use std::path::PathBuf;

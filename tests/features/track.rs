@@ -2,15 +2,12 @@
 //! the descriptor path, degenerate input (empty, shorter than a frame, silence, NaN/Inf,
 //! DC, clipping) and the MFCC gain property. Runs natively and in Chromium.
 
-mod common;
+use crate::common;
 
+use crate::common::{frames, pcm, reference, MUSIC};
 use ainrec::features::scattering::ScatteringConfig;
 use ainrec::features::track::{analyze, descriptor_names, FeatureSet, Span, TrackConfig};
-use common::{frames, pcm, reference, MUSIC};
 use proptest::prelude::*;
-
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 fn config(features: &str) -> TrackConfig {
     TrackConfig {

@@ -1,14 +1,9 @@
 //! MFCC, Δ and ΔΔ parity with librosa 0.11 on the committed clips and synthetic signals
 //! (references made by `tests/reference/gen_features.py`). Runs natively and in Chromium.
 
-mod common;
-
+use crate::common::{frames, pcm, reference, SIGNALS};
 use ainrec::features::mfcc::{delta, mfcc, MfccConfig};
 use ainrec::features::FrameMatrix;
-use common::{frames, pcm, reference, SIGNALS};
-
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 /// Max |ours − ref| on each frame must stay within `tol × max|ref|` of that frame.
 fn assert_per_frame(ours: &FrameMatrix, reference: &[Vec<f64>], tol: f64, what: &str) {

@@ -23,10 +23,7 @@
 //! f32 rounding) closely enough that even the round-off-dominated tone frames match; an
 //! all-f32 FFT leaves errors near −140 dB re. the frame maximum and needs the exception above.
 //! Algorithm parity on identical input is tested separately on librosa's own frame 10.
-mod common;
-
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+use crate::common;
 
 use ainrec::features::hpcp::{HpcpConfig, HpcpExtractor};
 use ainrec::features::spectral::{hfc_masri, SpectralPeaks};

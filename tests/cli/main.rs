@@ -1,0 +1,8 @@
+//! The native CLI's `features` command and the file decoder on committed fixtures: one native
+//! test crate (`required-features = ["native"]`).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod decode;
+mod features;
