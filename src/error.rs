@@ -79,6 +79,16 @@ pub enum Error {
 }
 
 impl Error {
+    /// A model file's rejection, named by its path. The reason keeps one "model rejected:"
+    /// prefix (it used to read "model rejected: x: model rejected: …").
+    pub fn model_file(path: &std::path::Path, e: Error) -> Self {
+        let reason = match e {
+            Error::Model(reason) => reason,
+            other => other.to_string(),
+        };
+        Error::Model(format!("{}: {reason}", path.display()))
+    }
+
     /// Shorthand for [`Error::Invalid`].
     pub fn invalid(
         what: impl Into<String>,
@@ -103,3 +113,23 @@ impl Error {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn a_model_file_rejection_says_model_rejected_once() {
+        let inner = Error::Model("no ainrec.config in the model file".into());
+        let msg = Error::model_file(std::path::Path::new("m.safetensors"), inner).to_string();
+        assert_eq!(
+            msg,
+            "model rejected: m.safetensors: no ainrec.config in the model file"
+        );
+        let io = Error::invalid("k", "at least 1", 0);
+        let msg = Error::model_file(std::path::Path::new("m"), io).to_string();
+        assert_eq!(msg.matches("model rejected").count(), 1, "{msg}");
+    }
+}

@@ -1055,8 +1055,8 @@ pub fn run_recommend(opts: &RecommendOptions) -> Result<String> {
     let as_file = Path::new(&opts.model);
     if opts.model.ends_with(".safetensors") || as_file.is_file() {
         let bytes = std::fs::read(as_file).map_err(|e| Error::io(as_file, e))?;
-        let loaded = crate::model::model_file::load(&bytes)
-            .map_err(|e| Error::Model(format!("{}: {e}", as_file.display())))?;
+        let loaded =
+            crate::model::model_file::load(&bytes).map_err(|e| Error::model_file(as_file, e))?;
         let catalog = &loaded.catalog.catalog;
         let (input, unknown) = UserInput::from_history(&history, catalog);
         let mut out = recommend(&loaded.recommender, catalog, &input, opts.k)?;

@@ -674,10 +674,14 @@ fn main() -> ExitCode {
                     None if frames => Span::Whole,
                     None => Span::default(),
                 };
+                // Checked before any file is read: a bad J or Q is a usage error (exit 2),
+                // not every file's failure (it was exit 1 after the whole batch).
+                let scattering = ScatteringConfig::new(scattering_j, (scattering_q, 1));
+                scattering.validate()?;
                 Ok(TrackConfig {
                     features,
                     span,
-                    scattering: ScatteringConfig::new(scattering_j, (scattering_q, 1)),
+                    scattering,
                     keep_frames: frames,
                     ..TrackConfig::default()
                 })

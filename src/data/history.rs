@@ -176,6 +176,13 @@ impl Ctx<'_> {
 /// Parses a history file's text; `file` names the input in error messages.
 pub fn parse_history(text: &str, file: &str) -> Result<History> {
     let cx = Ctx { file };
+    if text.starts_with('\u{feff}') {
+        // serde_json's "expected value at line 1 column 1" does not say why.
+        return Err(Error::Parse {
+            file: file.to_owned(),
+            reason: "starts with a byte-order mark (U+FEFF): save it as UTF-8 without a BOM".into(),
+        });
+    }
     let root: Value = serde_json::from_str(text).map_err(|e| Error::Parse {
         file: file.to_owned(),
         reason: format!("not valid JSON: {e}"),

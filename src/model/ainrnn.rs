@@ -63,6 +63,10 @@ pub enum Connections {
     None,
 }
 
+/// The longest history window a configuration may state (the shipped models use 200 and 50;
+/// a model file's configuration is checked against it).
+pub const MAX_HISTORY_LEN: usize = 10_000;
+
 /// Configuration of the whole network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -157,6 +161,14 @@ impl Config {
                 "dimensions",
                 "item_dim, hidden_dim, att_dim, max_len > 0",
                 format!("{self:?}"),
+            );
+        }
+        if self.max_len > MAX_HISTORY_LEN {
+            // A model file may state any length; 10^12 was accepted before.
+            return bad(
+                "max_len",
+                &format!("at most {MAX_HISTORY_LEN}"),
+                self.max_len.to_string(),
             );
         }
         if self.n_layers == 0 {

@@ -219,6 +219,20 @@ pub fn load(bytes: &[u8]) -> Result<LoadedModel> {
             "model file catalog features do not match its {n} items"
         )));
     }
+    // Offsets and feature indices are stored as f32: each must be a non-negative integer, or
+    // `as usize` would quietly turn -5 into 0 and 1.5 into 1. The offsets run from 0 to nnz.
+    let whole = |x: &f32| x.is_finite() && *x >= 0.0 && x.fract() == 0.0;
+    if !indptr.iter().all(whole)
+        || !index.iter().all(whole)
+        || indptr.first() != Some(&0.0)
+        || indptr.last().map(|&x| x as usize) != Some(index.len())
+    {
+        return Err(Error::Model(
+            "model file catalog features are corrupt (offsets and indices must be whole numbers \
+             from 0, the offsets ending at the number of entries)"
+                .into(),
+        ));
+    }
     let mut features = Vec::with_capacity(n);
     for w in indptr.windows(2) {
         let (a, b) = (w[0] as usize, w[1] as usize);

@@ -761,6 +761,31 @@ fn an_output_that_names_an_input_or_cannot_be_written_is_refused_before_work() {
     assert!(stderr.contains("cannot write -o"), "{stderr}");
 }
 
+/// Robustness II, case 9: `--scattering-j 0` failed every file and exited 1 after the batch;
+/// a scattering J or Q out of range is a usage error, exit 2, named before any file is read.
+#[test]
+fn an_out_of_range_scattering_j_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = wav16(
+        &dir.path().join("x.wav"),
+        22_050,
+        1,
+        22_050,
+        tone(440.0, 22_050, 0.5),
+    );
+    for j in ["0", "25"] {
+        let run = Command::new(env!("CARGO_BIN_EXE_ainrec"))
+            .args(["features", "--scattering-j", j])
+            .arg(&x)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "J = {j}: {stderr}");
+        assert!(stderr.contains("scattering J"), "{stderr}");
+        assert!(run.stdout.is_empty(), "nothing is written");
+    }
+}
+
 /// Robustness II, case 7: a WAV written to a pipe states the largest data size its header
 /// can hold (here 0xFFFFFFFF bytes, 27 hours at 22.05 kHz), and was refused by that stated
 /// duration although it holds one second. A statement the file is too small to hold is not

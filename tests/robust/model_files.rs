@@ -205,6 +205,41 @@ fn wrong_shapes_versions_and_metadata_are_rejected_by_name() {
         |_| {},
     );
     assert!(load_err(&b).contains("corrupt"));
+
+    // Robustness II, case 9: a negative or fractional offset was read as `as usize` (-5 as 0).
+    for bad in [-5.0f32, 0.5] {
+        let b = rewrite(
+            &good,
+            |name, t| {
+                Some(if name == "catalog.buffer_indptr" {
+                    let mut v = t.to_vec1::<f32>().unwrap();
+                    v[0] = bad;
+                    Tensor::new(v, &Device::Cpu).unwrap()
+                } else {
+                    t
+                })
+            },
+            |_| {},
+        );
+        let e = load_err(&b);
+        assert!(
+            e.contains("corrupt") && e.contains("whole numbers"),
+            "{bad}: {e}"
+        );
+    }
+
+    // ... and a history window of 10^12 steps was accepted.
+    let b = rewrite(&good, keep, |m| {
+        let cfg = m["ainrec.ainrnn.config"].clone();
+        let start = cfg
+            .find("\"max_len\":")
+            .expect("max_len in the configuration");
+        let end = start + cfg[start..].find([',', '}']).unwrap();
+        let cfg = format!("{}\"max_len\":1000000000000{}", &cfg[..start], &cfg[end..]);
+        m.insert("ainrec.ainrnn.config".into(), cfg);
+    });
+    let e = load_err(&b);
+    assert!(e.contains("max_len") && e.contains("at most 10000"), "{e}");
 }
 
 fn keep(_: &str, t: Tensor) -> Option<Tensor> {
@@ -263,7 +298,7 @@ fn corrupt_and_foreign_history_files_are_rejected_with_the_field() {
     let cases: &[(&str, &str)] = &[
         ("", "not valid JSON"),
         ("{", "not valid JSON"),
-        ("\u{feff}{\"items\": []}", "not valid JSON"),
+        ("\u{feff}{\"items\": []}", "byte-order mark (U+FEFF)"),
         ("[1, 2, 3]", "an object with an `items` array"),
         ("null", "an object with an `items` array"),
         ("\"items\"", "an object with an `items` array"),
