@@ -171,6 +171,36 @@ fn stated_length_is_plausible(seconds: f64, byte_len: Option<u64>) -> bool {
     byte_len.is_none_or(|len| len as f64 >= seconds * MIN_BYTES_PER_SECOND)
 }
 
+/// Reads up to `head.len()` bytes from the start of the stream (fewer for a short file).
+fn read_head(mss: &mut MediaSourceStream, head: &mut [u8]) -> usize {
+    use symphonia::core::io::ReadBytes;
+    let mut got = 0;
+    while got < head.len() {
+        match mss.read_buf(&mut head[got..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+    }
+    got
+}
+
+/// The container a file's first bytes claim (its magic number), if any.
+fn claimed_container(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"fLaC") {
+        Some("FLAC")
+    } else if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WAVE") {
+        Some("WAV")
+    } else if head.starts_with(b"OggS") {
+        Some("Ogg")
+    } else if head.get(4..8) == Some(b"ftyp") {
+        Some("MP4/M4A")
+    } else if head.starts_with(b"ID3") {
+        Some("MP3 (ID3-tagged)")
+    } else {
+        None
+    }
+}
+
 fn check_rate(rate: u32) -> std::result::Result<(), String> {
     if (MIN_SOURCE_RATE..=MAX_SOURCE_RATE).contains(&rate) {
         Ok(())
@@ -192,7 +222,13 @@ fn decode_stream(
         reason,
     };
     let byte_len = source.byte_len();
-    let mss = MediaSourceStream::new(source, Default::default());
+    let mut mss = MediaSourceStream::new(source, Default::default());
+    // The first bytes say which container the file claims to be, so that a damaged FLAC
+    // header reads as that and not as "not a recognised container: end of stream".
+    let mut head = [0u8; 12];
+    let got = read_head(&mut mss, &mut head);
+    symphonia::core::io::SeekBuffered::seek_buffered(&mut mss, 0);
+    let claimed = claimed_container(&head[..got]);
     let probed = symphonia::default::get_probe()
         .format(
             hint,
@@ -201,9 +237,12 @@ fn decode_stream(
             &MetadataOptions::default(),
         )
         .map_err(|e| {
-            fail(format!(
-                "not a recognised audio container (expected WAV, MP3, Ogg, FLAC or MP4/M4A): {e}"
-            ))
+            fail(match claimed {
+                Some(kind) => format!("a {kind} file whose header is damaged: {e}"),
+                None => format!(
+                    "not a recognised audio container (expected WAV, MP3, Ogg, FLAC or MP4/M4A): {e}"
+                ),
+            })
         })?;
     let mut format = probed.format;
     let track = format

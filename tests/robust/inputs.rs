@@ -761,6 +761,18 @@ fn an_output_that_names_an_input_or_cannot_be_written_is_refused_before_work() {
     assert!(stderr.contains("cannot write -o"), "{stderr}");
 }
 
+/// Robustness II, case 9: a FLAC whose header is cut short was "not a recognised audio
+/// container: end of stream"; it is named as a FLAC with a damaged header.
+#[test]
+fn a_damaged_flac_header_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.flac");
+    std::fs::write(&path, b"fLaC\x00\x00\x00\x22abc").unwrap();
+    let e = decode_file(&path).unwrap_err().to_string();
+    assert!(e.contains("a FLAC file whose header is damaged"), "{e}");
+    assert!(!e.contains("not a recognised"), "{e}");
+}
+
 /// Robustness II, case 9: `--scattering-j 0` failed every file and exited 1 after the batch;
 /// a scattering J or Q out of range is a usage error, exit 2, named before any file is read.
 #[test]
