@@ -77,6 +77,11 @@ pub fn resolve(root: &Path, url: &str) -> std::result::Result<PathBuf, Refusal> 
     let mut rel = PathBuf::new();
     for comp in Path::new(decoded.trim_start_matches('/')).components() {
         match comp {
+            // Dotfiles and dot-folders (.git, .env, editor swap files) are never served: a
+            // 404, as if absent, so the server does not confirm they exist.
+            Component::Normal(c) if c.to_string_lossy().starts_with('.') => {
+                return Err(Refusal::NotFound)
+            }
             Component::Normal(c) => rel.push(c),
             Component::CurDir => {}
             _ => return Err(Refusal::Forbidden),
@@ -89,6 +94,17 @@ pub fn resolve(root: &Path, url: &str) -> std::result::Result<PathBuf, Refusal> 
     let canon = full.canonicalize().map_err(|_| Refusal::NotFound)?;
     if !canon.starts_with(root) {
         return Err(Refusal::Forbidden);
+    }
+    // A symlink inside the root may lead to a dotfile inside it.
+    let hidden = canon
+        .strip_prefix(root)
+        .map(|r| {
+            r.components()
+                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+        })
+        .unwrap_or(false);
+    if hidden {
+        return Err(Refusal::NotFound);
     }
     if !canon.is_file() {
         return Err(Refusal::NotFound);
@@ -244,6 +260,38 @@ mod tests {
             assert_eq!(resolve(&canon, bad), Err(Refusal::Forbidden), "{bad}");
         }
         assert_eq!(resolve(&canon, "/missing.js"), Err(Refusal::NotFound));
+    }
+
+    /// Robustness II, case 9: the server served dotfiles (`.env`, `.git/config`).
+    #[test]
+    fn dotfiles_and_dot_folders_are_not_served() {
+        let (canon, _) = root();
+        std::fs::write(canon.join(".env"), "SECRET=1").unwrap();
+        std::fs::create_dir_all(canon.join(".git")).unwrap();
+        std::fs::write(canon.join(".git/config"), "[core]").unwrap();
+        for hidden in [
+            "/.env",
+            "/.git/config",
+            "/sub/../.env",
+            "/%2eenv",
+            "/./.env",
+        ] {
+            assert_ne!(
+                resolve(&canon, hidden).ok(),
+                Some(canon.join(".env")),
+                "{hidden}"
+            );
+            assert!(resolve(&canon, hidden).is_err(), "{hidden}");
+        }
+        assert_eq!(resolve(&canon, "/.env"), Err(Refusal::NotFound));
+        #[cfg(unix)]
+        {
+            let link = canon.join("sub/visible.txt");
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(canon.join(".env"), &link).unwrap();
+            assert_eq!(resolve(&canon, "/sub/visible.txt"), Err(Refusal::NotFound));
+        }
+        assert!(resolve(&canon, "/sub/a.wasm").is_ok());
     }
 
     #[test]
