@@ -674,17 +674,17 @@ fn main() -> ExitCode {
                     None if frames => Span::Whole,
                     None => Span::default(),
                 };
-                // Checked before any file is read: a bad J or Q is a usage error (exit 2),
-                // not every file's failure (it was exit 1 after the whole batch).
-                let scattering = ScatteringConfig::new(scattering_j, (scattering_q, 1));
-                scattering.validate()?;
-                Ok(TrackConfig {
+                let cfg = TrackConfig {
                     features,
                     span,
-                    scattering,
+                    scattering: ScatteringConfig::new(scattering_j, (scattering_q, 1)),
                     keep_frames: frames,
                     ..TrackConfig::default()
-                })
+                };
+                // Checked before any file is read: a bad J or Q is a usage error (exit 2),
+                // not every file's failure (it was exit 1 after the whole batch).
+                cfg.validate()?;
+                Ok(cfg)
             });
             match cfg {
                 Ok(cfg) => cmd_features(&inputs, output.as_deref(), &cfg, &limits, csv),

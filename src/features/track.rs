@@ -231,7 +231,9 @@ impl TrackConfig {
         )
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks the configuration (sample rate, scattering J and Q) without a signal, so that a
+    /// caller can refuse a bad one before reading any file; [`TrackAnalysis::new`] runs it too.
+    pub fn validate(&self) -> Result<()> {
         if self.sample_rate() != ANALYSIS_RATE {
             return Err(Error::invalid(
                 "track analysis sample rate",

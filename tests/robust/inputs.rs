@@ -54,6 +54,11 @@ fn wav16(
 }
 
 /// Writes a 32-bit float mono WAV of `samples` as they are (NaN and Inf included).
+/// One second of a 440 Hz tone at half scale, 16-bit mono at 22.05 kHz: a file that analyses.
+fn one_second_tone(path: &Path) -> PathBuf {
+    wav16(path, 22_050, 1, 22_050, tone(440.0, 22_050, 0.5))
+}
+
 fn wav_f32(path: &Path, rate: u32, samples: &[f32]) -> PathBuf {
     let spec = hound::WavSpec {
         channels: 1,
@@ -664,13 +669,7 @@ fn symlink_loops_and_fifos_in_a_folder_are_walked_once_and_named() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a");
     std::fs::create_dir_all(a.join("sub")).unwrap();
-    wav16(
-        &a.join("one.wav"),
-        22_050,
-        1,
-        22_050,
-        tone(440.0, 22_050, 0.5),
-    );
+    one_second_tone(&a.join("one.wav"));
     wav16(
         &a.join("sub/two.wav"),
         22_050,
@@ -730,13 +729,7 @@ fn symlink_loops_and_fifos_in_a_folder_are_walked_once_and_named() {
 #[test]
 fn an_output_that_names_an_input_or_cannot_be_written_is_refused_before_work() {
     let dir = tempfile::tempdir().unwrap();
-    let x = wav16(
-        &dir.path().join("x.wav"),
-        22_050,
-        1,
-        22_050,
-        tone(440.0, 22_050, 0.5),
-    );
+    let x = one_second_tone(&dir.path().join("x.wav"));
     let before = std::fs::read(&x).unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_ainrec"))
         .args(["features", "-o"])
@@ -778,13 +771,7 @@ fn a_damaged_flac_header_is_named_as_such() {
 #[test]
 fn an_out_of_range_scattering_j_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
-    let x = wav16(
-        &dir.path().join("x.wav"),
-        22_050,
-        1,
-        22_050,
-        tone(440.0, 22_050, 0.5),
-    );
+    let x = one_second_tone(&dir.path().join("x.wav"));
     for j in ["0", "25"] {
         let run = Command::new(env!("CARGO_BIN_EXE_ainrec"))
             .args(["features", "--scattering-j", j])
@@ -805,13 +792,7 @@ fn an_out_of_range_scattering_j_is_a_usage_error() {
 #[test]
 fn a_streamed_wav_that_overstates_its_length_is_decoded_by_its_real_length() {
     let dir = tempfile::tempdir().unwrap();
-    let path = wav16(
-        &dir.path().join("piped.wav"),
-        22_050,
-        1,
-        22_050,
-        tone(440.0, 22_050, 0.5),
-    );
+    let path = one_second_tone(&dir.path().join("piped.wav"));
     let mut bytes = std::fs::read(&path).unwrap();
     let data = bytes.windows(4).position(|w| w == b"data").unwrap();
     bytes[data + 4..data + 8].copy_from_slice(&u32::MAX.to_le_bytes());
