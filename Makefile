@@ -115,8 +115,11 @@ test-native:
 	@echo "==> native tests"
 	$(CARGO) test --profile testing
 
+# The binary `cargo test` builds for the integration tests (target/testing/ainrec): a no-op
+# after test-native. `cargo build --bin` would build it again, since the test build unifies
+# dependency features with the dev-dependencies (measured: 2 min 49 s in a cold run).
 native-testing:
-	$(CARGO) build --profile testing --bin ainrec
+	$(CARGO) test --profile testing --no-run
 
 test-wasm: setup-rust setup-chromium
 	@echo "==> wasm tests in headless Chromium"
