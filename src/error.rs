@@ -55,6 +55,11 @@ pub enum Error {
     #[error("model rejected: {0}")]
     Model(String),
 
+    /// A data set a command needs is not where it looked: names the files, the folder, where
+    /// that folder came from and how to get the data ([`crate::data::locate`]).
+    #[error("data missing: {0}")]
+    MissingData(String),
+
     /// An operation was cancelled by the caller.
     #[error("cancelled")]
     Cancelled,

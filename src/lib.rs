@@ -3,39 +3,38 @@
 //! ainrec implements AINRNN (He 2022: stacked IndRNN + attention over the listening
 //! history + a user portrait) in Rust, for a web page (as WebAssembly) and a native CLI.
 //!
-//! The pipeline, one module per step, data flowing one way:
+//! The pipeline, one module per step, data flowing one way (a module imports only from the
+//! layers above it in this list; `tests/layering.rs` checks it):
 //!
+//! 0. [`util`] (seeded RNG, mean/std) and [`error`] (one error type) — below everything.
 //! 1. [`audio`] — PCM in memory: validation, mono mix-down; natively also decoding
 //!    (symphonia) and resampling (rubato) to 22050 Hz.
-//! 2. [`features`] — pure DSP: librosa-compatible STFT → mel → MFCC (+Δ, ΔΔ).
-//! 3. [`model`] — AINRNN in candle: dense-connected IndRNN stack, eq. 4 attention, portrait.
-//! 4. [`recommend`] — the `Recommender` trait every model implements, top-k without
-//!    history items, the JSON answer.
-//!
-//! Beside the pipeline: [`data`] (listening data loaders and splits), [`eval`] (metrics
-//! and protocols), [`baselines`] (popularity, item-kNN, content-kNN) and, natively,
-//! `eval_run` (the drivers of `ainrec eval` / `ainrec recommend`).
-//!
-//! Also: [`error`] (one error type), `wasm` (the only file that knows about JavaScript)
-//! and, natively, `serve` (the static server for the page).
+//! 2. [`features`] — pure DSP: MFCC, scattering, HFC, HPCP and the track descriptor.
+//! 3. [`data`] — listening data loaders, histories and splits; [`metrics`] — ranking metrics;
+//!    [`ranking`] — the `Recommender` trait every model implements and the top-k rule.
+//! 4. [`model`] — AINRNN in candle: song encoder, dense IndRNN stack, eq. 4 attention, portrait;
+//!    the browser model and its fine-tuning.
+//! 5. [`recommend`] — the answer (ids, names, attention) and the diversity re-rank.
+//! 6. [`eval`] — protocols, tuning, the baselines and the neural models' trainer adapter.
+//! 7. Natively, `drivers` — one call per CLI subcommand; `serve` — the page's static server.
+//!    In wasm, `wasm` — the only file that knows about JavaScript.
 
 pub mod audio;
-pub mod audio_proxy;
-pub mod baselines;
-#[cfg(feature = "native")]
-pub mod browser_run;
 pub mod data;
+#[cfg(feature = "native")]
+pub mod drivers;
 pub mod error;
 pub mod eval;
-#[cfg(feature = "native")]
-pub mod eval_run;
 pub mod features;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod layering;
+pub mod metrics;
 pub mod model;
+pub mod ranking;
 pub mod recommend;
 #[cfg(feature = "native")]
 pub mod serve;
-#[cfg(feature = "native")]
-pub mod train_run;
+pub mod util;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 

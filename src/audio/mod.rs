@@ -19,6 +19,14 @@ pub mod tags;
 /// Sample rate every feature is computed at, in Hz.
 pub const ANALYSIS_RATE: u32 = 22_050;
 
+/// File extensions taken as audio when a folder is searched (the CLI) or files are dropped (the
+/// page, through `audioExtensions()` in `src/wasm.rs`), lower case, without the dot. The page
+/// decodes with the browser, which may play a few more (`weba`, `mka`) than symphonia decodes
+/// natively; such files are tried and reported by name if they fail.
+pub const AUDIO_EXTENSIONS: [&str; 13] = [
+    "wav", "wave", "mp3", "ogg", "oga", "opus", "flac", "m4a", "mp4", "aac", "webm", "weba", "mka",
+];
+
 /// The largest sample magnitude the analysis accepts: 64 (+36 dBFS).
 ///
 /// PCM is nominally in [-1, 1]; a float file may run hot, but far beyond that the f32 power

@@ -1,4 +1,5 @@
-//! `ainrec` — the native command line: feature extraction and the page's server.
+//! `ainrec` — the native command line: clap → options → one library call per subcommand
+//! (`ainrec::drivers`), and one place that turns an error into a message and an exit code.
 
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -7,19 +8,22 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 
-use ainrec::audio::decode::{decode_file_with_limits, DecodeLimits};
+use ainrec::audio::decode::DecodeLimits;
+use ainrec::data::locate::DataRoot;
 use ainrec::data::splits::SplitConfig;
-use ainrec::eval_run::{
-    run_audio_proxy, run_eval, run_recommend, AudioProxyOptions, EvalOptions, RecommendOptions,
-};
-use ainrec::features::scattering::{CoeffMeta, ScatteringConfig};
-use ainrec::features::track::{
-    analyze, descriptor_names, scattering_meta, FeatureSet, Span, TrackConfig, TrackFrames,
-};
+use ainrec::drivers::audio_proxy::{run_audio_proxy, AudioProxyOptions};
+use ainrec::drivers::eval::{run_eval, EvalOptions};
+use ainrec::drivers::features::{run_features, BatchEvent, FeaturesOptions};
+use ainrec::drivers::recommend::{run_recommend, RecommendOptions};
+use ainrec::drivers::report::{write_model_card, ModelCardOptions};
+use ainrec::drivers::train::{run_train, TrainOptions};
+use ainrec::drivers::train_browser::{run_train_browser, BrowserTrainOptions};
+use ainrec::features::scattering::ScatteringConfig;
+use ainrec::features::track::{FeatureSet, Span, TrackConfig};
+use ainrec::model::contrastive::ContrastiveConfig;
 use ainrec::serve::StaticServer;
-use ainrec::train_run::{run_train, TrainOptions};
+use ainrec::{Error, Result};
 
 #[derive(Parser)]
 #[command(
@@ -50,7 +54,7 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// Comma-separated features: mfcc, scattering, hfc, hpcp (or all).
-        #[arg(long, default_value = "mfcc,scattering,hfc,hpcp")]
+        #[arg(long, default_value_t = FeatureSet::ALL.to_list())]
         features: String,
         /// Analysed span: seconds from the middle of the track, or `whole`. Default: 30,
         /// or `whole` with --frames (so frames line up with librosa on the whole file).
@@ -66,10 +70,10 @@ enum Command {
         #[arg(long, conflicts_with = "frames")]
         csv: bool,
         /// Scattering J (averaging scale T = 2^J samples).
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = TrackConfig::default().scattering.j)]
         scattering_j: u32,
         /// Scattering first-order wavelets per octave (Q2 is 1).
-        #[arg(long, default_value_t = 8)]
+        #[arg(long, default_value_t = TrackConfig::default().scattering.q.0)]
         scattering_q: u32,
         /// Refuse files larger than this many megabytes (10^6 bytes).
         #[arg(long, default_value_t = DecodeLimits::DEFAULT_MAX_FILE_BYTES as f64 / 1e6)]
@@ -91,13 +95,14 @@ enum Command {
         )]
         models: Vec<String>,
         /// Number of cross-validation folds (≥ 3: test, validation, training).
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = SplitConfig::default().folds)]
         folds: usize,
-        /// The hetrec2011-lastfm-2k folder.
-        #[arg(long, default_value = "../shared/data/hetrec2011-lastfm-2k")]
-        data: PathBuf,
+        /// The data folder, holding hetrec2011-lastfm-2k/ (or that folder itself). Default:
+        /// $AINREC_DATA, else ./data (`make data` fills it).
+        #[arg(long)]
+        data: Option<PathBuf>,
         /// Output folder for results.json, RESULTS.md and the fold checkpoints.
-        #[arg(long, default_value = "docs")]
+        #[arg(long, default_value = ainrec::drivers::DEFAULT_OUT_DIR)]
         out: PathBuf,
         /// Keep users with at least this many distinct artists.
         #[arg(long)]
@@ -106,7 +111,7 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
         /// Negatives per target in the sampled protocol.
-        #[arg(long, default_value_t = 100)]
+        #[arg(long, default_value_t = ainrec::eval::DEFAULT_NEGATIVES)]
         negatives: usize,
         /// Neural models: JSON fields replacing the default configuration, e.g.
         /// '{"hidden_dim":64}' (an experiment; the configuration is recorded in the results).
@@ -120,13 +125,18 @@ enum Command {
         /// or on other machines. Run again without it to resume every fold and write results.
         #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u16).range(1..))]
         only_folds: Option<Vec<u16>>,
-        /// Instead: the audio proxy protocol on the CC audio corpus (excerpt and collection
-        /// retrieval per feature set), merged into an existing results.json.
+    },
+    /// The audio proxy protocol on the CC audio corpus (excerpt and collection retrieval per
+    /// descriptor set, raw-descriptor kNN and cross-fitted encoders), merged into an existing
+    /// results.json (run `ainrec eval` first).
+    AudioProxy {
+        /// The data folder, holding audio/catalog.csv and librosa/. Default: $AINREC_DATA,
+        /// else ./data (`make data` fills it).
         #[arg(long)]
-        audio_proxy: bool,
-        /// The shared data folder with `audio/catalog.csv` and `librosa/` (audio proxy).
-        #[arg(long, default_value = "../shared/data")]
-        audio_data: PathBuf,
+        data: Option<PathBuf>,
+        /// The folder with results.json; RESULTS.md is rewritten beside it.
+        #[arg(long, default_value = ainrec::drivers::DEFAULT_OUT_DIR)]
+        out: PathBuf,
     },
     /// Recommend from a history file (`{"version": 1, "items": [{"id": ...}, ...]}`); prints JSON.
     Recommend {
@@ -138,20 +148,22 @@ enum Command {
         #[arg(long, default_value = "item_knn")]
         model: String,
         /// Number of recommendations.
-        #[arg(short, default_value_t = 10)]
+        #[arg(short, default_value_t = RecommendOptions::default().k)]
         k: usize,
-        /// The hetrec2011-lastfm-2k folder.
-        #[arg(long, default_value = "../shared/data/hetrec2011-lastfm-2k")]
-        data: PathBuf,
+        /// The data folder, holding hetrec2011-lastfm-2k/ (or that folder itself). Default:
+        /// $AINREC_DATA, else ./data (`make data` fills it).
+        #[arg(long)]
+        data: Option<PathBuf>,
     },
     /// Train a neural model on every shipped hetrec user and write the model file.
     Train {
         /// ainrnn, indrnn or lstm.
         #[arg(long, default_value = "ainrnn")]
         model: String,
-        /// The hetrec2011-lastfm-2k folder.
-        #[arg(long, default_value = "../shared/data/hetrec2011-lastfm-2k")]
-        data: PathBuf,
+        /// The data folder, holding hetrec2011-lastfm-2k/ (or that folder itself). Default:
+        /// $AINREC_DATA, else ./data (`make data` fills it).
+        #[arg(long)]
+        data: Option<PathBuf>,
         /// The model file to write (replaced only when training succeeds).
         #[arg(long, default_value = "models/hetrec.safetensors")]
         out: PathBuf,
@@ -159,15 +171,16 @@ enum Command {
         #[arg(long)]
         neural_config: Option<String>,
         /// Seed of the initial weights, the examples and the early-stopping users.
-        #[arg(long, default_value_t = 2022)]
+        #[arg(long, default_value_t = TrainOptions::default().seed)]
         seed: u64,
     },
     /// Build the page's model (models/browser.safetensors): the audio song encoder trained
     /// contrastively on the CC audio corpus, and AINRNN initialised to the eq. 4 prior.
     TrainBrowser {
-        /// The shared data folder (audio/catalog.csv and librosa/).
-        #[arg(long, default_value = "../shared/data")]
-        data: PathBuf,
+        /// The data folder, holding audio/catalog.csv and librosa/. Default: $AINREC_DATA,
+        /// else ./data (`make data` fills it).
+        #[arg(long)]
+        data: Option<PathBuf>,
         /// The model file to write (replaced only when training succeeds).
         #[arg(long, default_value = "models/browser.safetensors")]
         out: PathBuf,
@@ -175,7 +188,7 @@ enum Command {
         #[arg(long, default_value = "all")]
         feature_set: String,
         /// Seed of the initial weights and of every draw.
-        #[arg(long, default_value_t = 2022)]
+        #[arg(long, default_value_t = ContrastiveConfig::default().seed)]
         seed: u64,
     },
     /// Write the model card of a model file, with metrics copied from results.json.
@@ -207,383 +220,28 @@ enum Command {
     },
 }
 
-#[derive(Serialize)]
-struct TrackOutput {
-    file: String,
-    duration_s: f64,
-    sample_rate: u32,
-    hop_length: usize,
-    n_fft: usize,
-    source_sample_rate: u32,
-    source_channels: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    skipped_packets: Option<usize>,
-    features: String,
-    /// First analysed second and length of the span in seconds.
-    span_start_s: f64,
-    span_s: f64,
-    n_frames: usize,
-    descriptor: Vec<f32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    descriptor_names: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scattering_hop: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scattering_meta: Option<Vec<CoeffMeta>>,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    frames: Option<TrackFrames>,
+/// Exit code 2: the arguments were wrong (nothing was done).
+const USAGE: u8 = 2;
+
+/// Prints `error: …` and returns exit code `code`.
+fn fail(e: impl std::fmt::Display, code: u8) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(code)
 }
 
-#[derive(Serialize)]
-struct Failure {
-    file: String,
-    error: String,
-}
-
-const AUDIO_EXTENSIONS: &[&str] = &[
-    "wav", "wave", "mp3", "ogg", "oga", "flac", "m4a", "mp4", "aac", "opus", "webm", "mka",
-];
-
-/// Expands folders (recursively, sorted) into the audio files they contain.
-///
-/// Symlinks are followed, but every folder and file is taken at most once by its real
-/// (canonical) path, so a link back up the tree (`a/self -> .`, `a/sub/up -> ..`) is reported
-/// as a loop instead of being walked forever. Entries that are not regular files (FIFOs,
-/// sockets, devices), which would block or make no sense to decode, are skipped with a note.
-/// The notes are printed to stderr; the batch goes on.
-fn expand_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
-    use std::collections::HashSet;
-    struct Walk {
-        seen: HashSet<PathBuf>,
-        out: Vec<PathBuf>,
-    }
-    impl Walk {
-        /// True the first time the real path of `p` is met.
-        fn first_visit(&mut self, p: &Path) -> bool {
-            match std::fs::canonicalize(p) {
-                Ok(real) => self.seen.insert(real),
-                Err(_) => true,
-            }
-        }
-        fn file(&mut self, p: PathBuf, named: bool) {
-            match std::fs::metadata(&p) {
-                Ok(m) if !m.is_file() => {
-                    eprintln!("note: skipped {}: not a regular file", p.display());
-                }
-                _ => {
-                    if self.first_visit(&p) {
-                        self.out.push(p);
-                    } else if named {
-                        eprintln!("note: skipped {}: already in the batch", p.display());
-                    }
-                }
-            }
-        }
-        fn dir(&mut self, dir: &Path) {
-            if !self.first_visit(dir) {
-                eprintln!(
-                    "note: skipped {}: a link to a folder already walked (a loop)",
-                    dir.display()
-                );
-                return;
-            }
-            let Ok(rd) = std::fs::read_dir(dir) else {
-                self.out.push(dir.to_path_buf());
-                return;
-            };
-            let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-            entries.sort();
-            for p in entries {
-                if p.is_dir() {
-                    self.dir(&p);
-                } else if p
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-                {
-                    self.file(p, false);
-                }
-            }
-        }
-    }
-    let mut w = Walk {
-        seen: HashSet::new(),
-        out: Vec::new(),
-    };
-    for p in inputs {
-        if p.is_dir() {
-            w.dir(p);
-        } else if p.exists() {
-            w.file(p.clone(), true);
-        } else {
-            // Missing: kept, so the decoder names it as a failure of the batch.
-            w.out.push(p.clone());
-        }
-    }
-    w.out
-}
-
-/// Checks `-o` before any work: it must not name one of the inputs (which it would
-/// overwrite with JSON), and its folder must take a new file.
-fn check_output(out: &Path, files: &[PathBuf]) -> Result<(), String> {
-    if let Ok(real_out) = std::fs::canonicalize(out) {
-        if files
-            .iter()
-            .any(|f| std::fs::canonicalize(f).is_ok_and(|r| r == real_out))
-        {
-            return Err(format!(
-                "-o {} names one of the input files; it would be overwritten",
-                out.display()
-            ));
-        }
-    }
-    let existed = out.exists();
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(out)
-        .map_err(|e| format!("cannot write -o {}: {e}", out.display()))?;
-    if !existed {
-        let _ = std::fs::remove_file(out);
-    }
-    Ok(())
-}
-
-fn analyse(
-    path: &Path,
-    cfg: &TrackConfig,
-    limits: &DecodeLimits,
-    one: bool,
-) -> ainrec::Result<TrackOutput> {
-    let audio = decode_file_with_limits(path, limits)?;
-    let out = analyze(&audio.samples, cfg)?;
-    let sr = f64::from(audio.sample_rate);
-    let frames = cfg.keep_frames;
-    Ok(TrackOutput {
-        file: path.display().to_string(),
-        duration_s: audio.duration_s(),
-        sample_rate: audio.sample_rate,
-        hop_length: cfg.mfcc.stft.hop_length,
-        n_fft: cfg.mfcc.stft.n_fft,
-        source_sample_rate: audio.source_rate,
-        source_channels: audio.source_channels,
-        skipped_packets: (audio.skipped_packets > 0).then_some(audio.skipped_packets),
-        features: cfg.features.to_list(),
-        span_start_s: out.span_start as f64 / sr,
-        span_s: out.span_len as f64 / sr,
-        n_frames: out.n_frames,
-        descriptor: out.descriptor,
-        descriptor_names: one.then(|| descriptor_names(cfg)),
-        scattering_hop: (frames && cfg.features.scattering).then(|| cfg.scattering.hop()),
-        scattering_meta: (frames && cfg.features.scattering).then(|| scattering_meta(cfg)),
-        frames: out.frames,
-    })
-}
-
-/// Quotes a CSV field when it needs it (RFC 4180).
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
+/// 0 on success; the error printed and 1 otherwise.
+fn exit(result: Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e, 1),
     }
 }
 
-fn cmd_features(
-    inputs: &[PathBuf],
-    output: Option<&Path>,
-    cfg: &TrackConfig,
-    limits: &DecodeLimits,
-    csv: bool,
-) -> ExitCode {
-    let files = expand_inputs(inputs);
-    if files.is_empty() {
-        eprintln!("error: no audio files found in the given folders");
-        return ExitCode::FAILURE;
-    }
-    if let Some(out) = output {
-        if let Err(msg) = check_output(out, &files) {
-            eprintln!("error: {msg}");
-            return ExitCode::from(2);
-        }
-    }
-    let bar = ProgressBar::new(files.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed_precise} {wide_msg}")
-            .expect("valid template"),
-    );
-    if files.len() == 1 {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    let mut tracks = Vec::new();
-    let mut failed = Vec::new();
-    for f in &files {
-        bar.set_message(f.display().to_string());
-        // A panic in one file (a bug, or a dependency fed what it cannot take) is that
-        // file's error, as a last line of defence: the rest of the batch is not lost.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            analyse(f, cfg, limits, files.len() == 1 && !csv)
-        }))
-        .unwrap_or_else(|panic| {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown cause".into());
-            Err(ainrec::Error::Audio(format!(
-                "internal error while analysing {}: {why}",
-                f.display()
-            )))
-        });
-        match result {
-            Ok(t) => tracks.push(t),
-            Err(e) => {
-                // Decode and I/O errors already name the file; others get it prefixed.
-                let name = f.display().to_string();
-                let msg = e.to_string();
-                let msg = if msg.contains(&name) {
-                    msg
-                } else {
-                    format!("{name}: {msg}")
-                };
-                bar.suspend(|| eprintln!("error: {msg}"));
-                failed.push(Failure {
-                    file: name,
-                    error: msg,
-                });
-            }
-        }
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-
-    let json = if csv {
-        let mut text = String::from("file");
-        for n in descriptor_names(cfg) {
-            text.push(',');
-            text.push_str(&n);
-        }
-        text.push('\n');
-        for t in &tracks {
-            text.push_str(&csv_field(&t.file));
-            for v in &t.descriptor {
-                text.push(',');
-                text.push_str(&v.to_string());
-            }
-            text.push('\n');
-        }
-        text.pop();
-        text
-    } else if files.len() == 1 && failed.is_empty() {
-        serde_json::to_string(&tracks[0]).expect("features serialise")
-    } else {
-        serde_json::to_string(&serde_json::json!({
-            "features": cfg.features.to_list(),
-            "cache_key": cfg.cache_key(),
-            "descriptor_names": descriptor_names(cfg),
-            "tracks": tracks,
-            "failed": failed,
-        }))
-        .expect("features serialise")
-    };
-    let written = match output {
-        Some(p) => std::fs::write(p, json.as_bytes()).map_err(|e| ainrec::Error::io(p, e)),
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(json.as_bytes())
-                .and_then(|_| out.write_all(b"\n"))
-                .map_err(|e| ainrec::Error::io("<stdout>", e))
-        }
-    };
-    if let Err(e) = written {
-        eprintln!("error: {e}");
-        return ExitCode::FAILURE;
-    }
-    eprintln!(
-        "{} of {} files analysed{}",
-        tracks.len(),
-        files.len(),
-        if failed.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; {} failed (listed above and under \"failed\")",
-                failed.len()
-            )
-        }
-    );
-    if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
-/// The decode limits of `--max-file-mb` and `--max-duration`.
-fn limits(max_file_mb: f64, max_duration: f64) -> ainrec::Result<DecodeLimits> {
-    if !(max_file_mb.is_finite() && max_file_mb > 0.0) {
-        return Err(ainrec::Error::invalid(
-            "--max-file-mb",
-            "a positive number of megabytes",
-            max_file_mb,
-        ));
-    }
-    if !(max_duration.is_finite() && max_duration > 0.0) {
-        return Err(ainrec::Error::invalid(
-            "--max-duration",
-            "a positive number of seconds",
-            max_duration,
-        ));
-    }
-    Ok(DecodeLimits {
-        max_file_bytes: (max_file_mb * 1e6) as u64,
-        max_duration_s: max_duration,
-    })
-}
-
-fn cmd_serve(dir: &Path, bind: IpAddr, port: u16) -> ExitCode {
-    match StaticServer::bind(dir, SocketAddr::new(bind, port)) {
-        Ok(server) => {
-            let addr = server.local_addr();
-            let host = match addr.ip() {
-                IpAddr::V6(ip) => format!("[{ip}]"),
-                IpAddr::V4(ip) => ip.to_string(),
-            };
-            println!(
-                "serving {} on http://{host}:{}/",
-                dir.display(),
-                addr.port()
-            );
-            let _ = std::io::stdout().flush();
-            server.run(4);
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: cannot serve {}: {e}", dir.display());
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn cmd_eval(opts: EvalOptions) -> ExitCode {
-    if let Err(e) = std::fs::create_dir_all(&opts.out_dir) {
-        eprintln!("error: {}: {e}", opts.out_dir.display());
-        return ExitCode::FAILURE;
-    }
+/// A spinner that prints each message as a line too, for the long commands.
+fn spinner() -> ProgressBar {
     let bar = ProgressBar::new_spinner();
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    let result = run_eval(&opts, &mut |msg| {
-        bar.set_message(msg.to_string());
-        bar.suspend(|| eprintln!("{msg}"));
-    });
-    bar.finish_and_clear();
-    match result {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    bar
 }
 
 /// The command line as typed, with the binary called `ainrec` (quoted in the results).
@@ -595,60 +253,180 @@ fn command_line() -> String {
         .replacen(&std::env::args().next().unwrap_or_default(), "ainrec", 1)
 }
 
-fn cmd_audio_proxy(opts: &AudioProxyOptions) -> ExitCode {
-    let bar = ProgressBar::new_spinner();
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+/// `--neural-config` as JSON.
+fn parse_neural_config(arg: Option<String>) -> Result<Option<serde_json::Value>> {
+    arg.map(|s| {
+        serde_json::from_str(&s).map_err(|e| Error::invalid("--neural-config", "a JSON object", e))
+    })
+    .transpose()
+}
+
+/// The hetrec folder of `--data`, `AINREC_DATA` or `./data`, checked.
+fn hetrec_dir(data: Option<&Path>) -> Result<PathBuf> {
+    DataRoot::resolve(data).hetrec()
+}
+
+/// The decode limits of `--max-file-mb` and `--max-duration`.
+fn limits(max_file_mb: f64, max_duration: f64) -> Result<DecodeLimits> {
+    if !(max_file_mb.is_finite() && max_file_mb > 0.0) {
+        return Err(Error::invalid(
+            "--max-file-mb",
+            "a positive number of megabytes",
+            max_file_mb,
+        ));
+    }
+    if !(max_duration.is_finite() && max_duration > 0.0) {
+        return Err(Error::invalid(
+            "--max-duration",
+            "a positive number of seconds",
+            max_duration,
+        ));
+    }
+    Ok(DecodeLimits {
+        max_file_bytes: (max_file_mb * 1e6) as u64,
+        max_duration_s: max_duration,
+    })
+}
+
+/// `ainrec features`: exit 0 when every file was analysed, 1 when any failed or the output
+/// could not be written, 2 for bad arguments (checked before any file is read).
+fn cmd_features(opts: &FeaturesOptions) -> ExitCode {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed_precise} {wide_msg}")
+            .expect("valid template"),
+    );
+    let result = run_features(opts, &mut |event| match event {
+        BatchEvent::Started(n) => {
+            bar.set_length(n as u64);
+            if n == 1 {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+        }
+        BatchEvent::File(f) => {
+            if bar.position() + 1 < bar.length().unwrap_or(0) || bar.message().is_empty() {
+                bar.set_message(f.display().to_string());
+            }
+        }
+        BatchEvent::Failed(msg) => bar.suspend(|| eprintln!("error: {msg}")),
+        BatchEvent::Finished => bar.finish_and_clear(),
+    });
+    match result {
+        Err(e @ Error::Invalid { .. }) => fail(e, USAGE),
+        Err(e) => fail(e, 1),
+        Ok(s) => {
+            eprintln!(
+                "{} of {} files analysed{}",
+                s.analysed,
+                s.files,
+                if s.failed() == 0 {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} failed (listed above and under \"failed\")",
+                        s.failed()
+                    )
+                }
+            );
+            if s.failed() == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn cmd_serve(dir: &Path, bind: IpAddr, port: u16) -> ExitCode {
+    let server = match StaticServer::bind(dir, SocketAddr::new(bind, port)) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("cannot serve {}: {e}", dir.display()), 1),
+    };
+    let addr = server.local_addr();
+    let host = match addr.ip() {
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        IpAddr::V4(ip) => ip.to_string(),
+    };
+    println!(
+        "serving {} on http://{host}:{}/",
+        dir.display(),
+        addr.port()
+    );
+    let _ = std::io::stdout().flush();
+    server.run(4);
+    ExitCode::SUCCESS
+}
+
+fn cmd_eval(opts: &EvalOptions) -> Result<()> {
+    std::fs::create_dir_all(&opts.out_dir).map_err(|e| Error::io(&opts.out_dir, e))?;
+    let bar = spinner();
+    let result = run_eval(opts, &mut |msg| {
+        bar.set_message(msg.to_string());
+        bar.suspend(|| eprintln!("{msg}"));
+    });
+    bar.finish_and_clear();
+    result.map(|_| ())
+}
+
+fn cmd_audio_proxy(opts: &AudioProxyOptions) -> Result<()> {
+    let bar = spinner();
     let result = run_audio_proxy(opts, &mut |msg| bar.set_message(msg.to_string()));
     bar.finish_and_clear();
-    match result {
-        Ok(table) => {
-            for (set, m) in &table {
-                for method in ["knn", "encoder"] {
-                    let f = |k: &str| m.get(&format!("{method}.{k}")).map(|v| v.mean);
-                    if let (Some(hit), Some(mrr), Some(p5)) = (
-                        f("same_track_hit@1"),
-                        f("same_track_mrr"),
-                        f("same_collection_precision@5"),
-                    ) {
-                        eprintln!(
-                            "{set:>11} {method:>7}: same-track hit@1 {hit:.3}  MRR {mrr:.3}  \
-                             same-collection P@5 {p5:.3}"
-                        );
-                    }
-                }
+    for (set, m) in &result? {
+        for method in ["knn", "encoder"] {
+            let f = |k: &str| m.get(&format!("{method}.{k}")).map(|v| v.mean);
+            if let (Some(hit), Some(mrr), Some(p5)) = (
+                f("same_track_hit@1"),
+                f("same_track_mrr"),
+                f("same_collection_precision@5"),
+            ) {
+                eprintln!(
+                    "{set:>11} {method:>7}: same-track hit@1 {hit:.3}  MRR {mrr:.3}  \
+                     same-collection P@5 {p5:.3}"
+                );
             }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
         }
     }
+    Ok(())
 }
 
-fn cmd_recommend(opts: &RecommendOptions) -> ExitCode {
-    match run_recommend(opts) {
-        Ok(json) => {
-            println!("{json}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// `--neural-config` as JSON; the error is printed here.
-fn parse_neural_config(arg: Option<String>) -> Result<Option<serde_json::Value>, ()> {
-    arg.map(|s| serde_json::from_str(&s))
-        .transpose()
-        .map_err(|e| eprintln!("error: --neural-config is not JSON: {e}"))
+/// The features options of the command line, checked before any file is read: a bad J or Q
+/// or limit is a usage error (exit 2), not every file's failure.
+#[allow(clippy::too_many_arguments)]
+fn features_options(
+    inputs: Vec<PathBuf>,
+    output: Option<PathBuf>,
+    features: &str,
+    span: Option<&str>,
+    frames: bool,
+    csv: bool,
+    scattering: (u32, u32),
+    limits: DecodeLimits,
+) -> Result<FeaturesOptions> {
+    let span = match span {
+        Some(s) => Span::parse(s)?,
+        None if frames => Span::Whole,
+        None => Span::default(),
+    };
+    let track = TrackConfig {
+        features: FeatureSet::parse(features)?,
+        span,
+        scattering: ScatteringConfig::new(scattering.0, (scattering.1, 1)),
+        keep_frames: frames,
+        ..TrackConfig::default()
+    };
+    track.validate()?;
+    Ok(FeaturesOptions {
+        inputs,
+        output,
+        track,
+        limits,
+        csv,
+    })
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
+    match Cli::parse().command {
         Command::Features {
             inputs,
             output,
@@ -661,37 +439,21 @@ fn main() -> ExitCode {
             max_file_mb,
             max_duration,
         } => {
-            let limits = match limits(max_file_mb, max_duration) {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let cfg = FeatureSet::parse(&features).and_then(|features| {
-                let span = match span {
-                    Some(s) => Span::parse(&s)?,
-                    None if frames => Span::Whole,
-                    None => Span::default(),
-                };
-                let cfg = TrackConfig {
-                    features,
-                    span,
-                    scattering: ScatteringConfig::new(scattering_j, (scattering_q, 1)),
-                    keep_frames: frames,
-                    ..TrackConfig::default()
-                };
-                // Checked before any file is read: a bad J or Q is a usage error (exit 2),
-                // not every file's failure (it was exit 1 after the whole batch).
-                cfg.validate()?;
-                Ok(cfg)
+            let opts = limits(max_file_mb, max_duration).and_then(|limits| {
+                features_options(
+                    inputs,
+                    output,
+                    &features,
+                    span.as_deref(),
+                    frames,
+                    csv,
+                    (scattering_j, scattering_q),
+                    limits,
+                )
             });
-            match cfg {
-                Ok(cfg) => cmd_features(&inputs, output.as_deref(), &cfg, &limits, csv),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(2)
-                }
+            match opts {
+                Ok(opts) => cmd_features(&opts),
+                Err(e) => fail(e, USAGE),
             }
         }
         Command::Eval {
@@ -705,23 +467,10 @@ fn main() -> ExitCode {
             max_folds,
             only_folds,
             neural_config,
-            audio_proxy,
-            audio_data,
-        } => {
-            let Ok(neural_config) = parse_neural_config(neural_config) else {
-                return ExitCode::FAILURE;
-            };
-            if audio_proxy {
-                return cmd_audio_proxy(&AudioProxyOptions {
-                    data_dir: audio_data,
-                    out_dir: out,
-                    command: command_line(),
-                    ..AudioProxyOptions::default()
-                });
-            }
+        } => exit((|| {
             let defaults = SplitConfig::default();
-            let opts = EvalOptions {
-                data_dir: data,
+            cmd_eval(&EvalOptions {
+                data_dir: hetrec_dir(data.as_deref())?,
                 out_dir: out,
                 models,
                 split: SplitConfig {
@@ -734,104 +483,89 @@ fn main() -> ExitCode {
                 command: command_line(),
                 max_folds,
                 only_folds: only_folds.map(|v| v.into_iter().map(|f| usize::from(f) - 1).collect()),
-                neural_config,
+                neural_config: parse_neural_config(neural_config)?,
                 ..EvalOptions::default()
-            };
-            cmd_eval(opts)
-        }
+            })
+        })()),
+        Command::AudioProxy { data, out } => exit((|| {
+            cmd_audio_proxy(&AudioProxyOptions {
+                data_dir: DataRoot::resolve(data.as_deref()).audio_corpus()?,
+                out_dir: out,
+                command: command_line(),
+                ..AudioProxyOptions::default()
+            })
+        })()),
         Command::Recommend {
             history,
             model,
             k,
             data,
-        } => cmd_recommend(&RecommendOptions {
-            data_dir: data,
-            history,
-            model,
-            k,
-            ..RecommendOptions::default()
-        }),
+        } => exit((|| {
+            // A model file needs no data folder; a baseline is fitted on hetrec.
+            let data_dir = if model.ends_with(".safetensors") || Path::new(&model).is_file() {
+                DataRoot::resolve(data.as_deref()).hetrec_dir()
+            } else {
+                hetrec_dir(data.as_deref())?
+            };
+            let json = run_recommend(&RecommendOptions {
+                data_dir,
+                history,
+                model,
+                k,
+                ..RecommendOptions::default()
+            })?;
+            println!("{json}");
+            Ok(())
+        })()),
         Command::Train {
             model,
             data,
             out,
             neural_config,
             seed,
-        } => {
-            let Ok(neural_config) = parse_neural_config(neural_config) else {
-                return ExitCode::FAILURE;
-            };
+        } => exit((|| {
             let opts = TrainOptions {
-                data_dir: data,
+                data_dir: hetrec_dir(data.as_deref())?,
                 out,
                 model,
-                neural_config,
+                neural_config: parse_neural_config(neural_config)?,
                 seed,
                 command: command_line(),
             };
-            match run_train(&opts, &mut |msg| eprintln!("{msg}")) {
-                Ok(_) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+            run_train(&opts, &mut |msg| eprintln!("{msg}")).map(|_| ())
+        })()),
         Command::TrainBrowser {
             data,
             out,
             feature_set,
             seed,
-        } => {
-            let opts = ainrec::browser_run::BrowserTrainOptions {
-                data_dir: data,
+        } => exit((|| {
+            let opts = BrowserTrainOptions {
+                data_dir: DataRoot::resolve(data.as_deref()).audio_corpus()?,
                 out,
                 feature_set,
-                encoder: ainrec::model::contrastive::ContrastiveConfig {
+                encoder: ContrastiveConfig {
                     seed,
                     ..Default::default()
                 },
                 command: command_line(),
                 ..Default::default()
             };
-            match ainrec::browser_run::run_train_browser(&opts, &mut |msg| eprintln!("{msg}")) {
-                Ok(_) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+            run_train_browser(&opts, &mut |msg| eprintln!("{msg}")).map(|_| ())
+        })()),
         Command::ModelCard {
             model,
             results,
             out,
             browser,
         } => {
-            let run = || -> ainrec::Result<()> {
-                let bytes = std::fs::read(&model).map_err(|e| ainrec::Error::io(&model, e))?;
-                let loaded = ainrec::model::model_file::load(&bytes)?;
-                let summary = ainrec::eval_run::read_summary(&results)?;
-                let mut md = ainrec::train_run::model_card(&loaded.info, Some(&summary));
-                let b = std::fs::read(&browser).map_err(|e| ainrec::Error::io(&browser, e))?;
-                let bm = ainrec::model::browser::BrowserModel::from_bytes(&b)?;
-                md.push_str(&ainrec::browser_run::browser_card_section(
-                    &bm,
-                    b.len(),
-                    Some(&summary),
-                ));
-                std::fs::write(&out, md).map_err(|e| ainrec::Error::io(&out, e))
+            let opts = ModelCardOptions {
+                model,
+                results,
+                browser,
+                out,
             };
-            match run() {
-                Ok(()) => {
-                    eprintln!("wrote {}", out.display());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            exit(write_model_card(&opts).map(|()| eprintln!("wrote {}", opts.out.display())))
         }
         Command::Serve { dir, port, bind } => cmd_serve(&dir, bind, port),
     }

@@ -12,7 +12,8 @@ pub mod audio_corpus;
 pub mod formats;
 pub mod hetrec;
 pub mod history;
-pub mod rng;
+#[cfg(feature = "native")]
+pub mod locate;
 pub mod splits;
 
 use std::collections::HashMap;

@@ -10,7 +10,7 @@
 //! have 1–49 artists) and gives every evaluated user the same 40 input + 10 target artists.
 //!
 //! # Folds
-//! Retained users are sorted by id, shuffled with the seed ([`crate::data::rng::Rng`]) and dealt
+//! Retained users are sorted by id, shuffled with the seed ([`crate::util::rng::Rng`]) and dealt
 //! round-robin into `k` folds, so fold sizes differ by at most one and no user is in two folds.
 //! For fold `f`: **test** = fold `f`; **validation** = fold `(f + 1) mod k` (used only to tune
 //! hyperparameters); **train** = the other `k − 2` folds. After tuning, a model is refitted on
@@ -23,9 +23,9 @@
 //! so a user's split does not depend on file order or on which fold the user falls in. A random
 //! (not chronological) split is used because only ~22 % of hetrec pairs carry a date.
 
-use crate::data::rng::{derive_seed, hash_str, Rng};
 use crate::data::{Dataset, Listen, UserHistory};
 use crate::error::{Error, Result};
+use crate::util::rng::{derive_seed, hash_str, Rng};
 
 /// The paper's threshold on Taste Profile: users need at least 100 listened songs.
 pub const PAPER_MIN_TRACKS: usize = 100;

@@ -89,3 +89,39 @@ impl serde::Serialize for FrameMatrix {
         seq.end()
     }
 }
+
+/// The descriptor sets the audio proxy compares and the browser model may read, each a list of
+/// descriptor-name prefixes.
+pub const FEATURE_SETS: [(&str, &[&str]); 4] = [
+    ("mfcc", &["mfcc_"]),
+    ("scattering", &["scat"]),
+    ("hfc_hpcp", &["hfc_", "hpcp_"]),
+    ("all", &[""]),
+];
+
+/// The descriptor columns whose names start with one of `prefixes`.
+pub fn select_columns(names: &[String], prefixes: &[&str]) -> Vec<usize> {
+    names
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| prefixes.iter().any(|p| n.starts_with(p)))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+#[cfg(test)]
+mod set_tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn columns_are_selected_by_prefix() {
+        let names: Vec<String> = ["mfcc_mean_0", "scat0_mean", "hfc_log_mean", "hpcp_mean_A"]
+            .map(String::from)
+            .into();
+        assert_eq!(select_columns(&names, &["mfcc_"]), vec![0]);
+        assert_eq!(select_columns(&names, &["hfc_", "hpcp_"]), vec![2, 3]);
+        assert_eq!(select_columns(&names, &[""]).len(), 4);
+    }
+}

@@ -25,13 +25,13 @@ use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{LayerNorm, Linear, VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
 
-use crate::data::rng::Rng;
 use crate::error::{Error, Result};
 use crate::model::attention::{self, TargetAttention};
 use crate::model::indrnn::{self, IndRnn};
 use crate::model::lstm::{self, LstmLayer};
 use crate::model::portrait::{self, PortraitBatch, PortraitEncoder};
 use crate::model::{check_dims, dropout_mask};
+use crate::util::rng::Rng;
 
 /// Version of the saved-model layout; a file with another version is rejected.
 pub const FORMAT_VERSION: u32 = 1;

@@ -144,7 +144,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn rand(shape: (usize, usize, usize), seed: u64) -> Tensor {
-        let mut rng = crate::data::rng::Rng::new(seed);
+        let mut rng = crate::util::rng::Rng::new(seed);
         let n = shape.0 * shape.1 * shape.2;
         let v: Vec<f32> = (0..n).map(|_| rng.next_f64() as f32 * 2.0 - 1.0).collect();
         Tensor::from_vec(v, shape, &Device::Cpu).unwrap()

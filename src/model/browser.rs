@@ -34,7 +34,6 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::data::rng::{derive_seed, hash_str, Rng};
 use crate::error::{Error, Result};
 use crate::model::ainrnn::{self, Ainrnn, Batch};
 use crate::model::contrastive::{audio_embedding, AXES};
@@ -43,6 +42,7 @@ use crate::model::song_encoder::{self, SongEncoder};
 use crate::model::{
     from_safetensors, named_vars, safetensors_metadata, seeded_var_builder, to_safetensors,
 };
+use crate::util::rng::{derive_seed, hash_str, Rng};
 
 /// Version of the browser model file layout.
 pub const BROWSER_FORMAT_VERSION: u32 = 1;
@@ -393,7 +393,7 @@ impl BrowserModel {
             return self.embed(descriptors);
         }
         let (stored_mean, stored_std) = self.encoder.stats()?;
-        let library = crate::audio_proxy::column_stats(descriptors, &self.cfg.columns);
+        let library = crate::util::stats::column_stats(descriptors, &self.cfg.columns);
         let mut rows = descriptors.to_vec();
         for (j, (&c, &(mean, std))) in self.cfg.columns.iter().zip(&library).enumerate() {
             let scale = if std > 1e-12 {
@@ -959,7 +959,7 @@ impl FineTuner {
             .filter(|i| !heard.contains(i))
             .collect();
         let scored = model.score(&self.table, &self.train, &candidates)?;
-        Ok(Some(mean_reciprocal_rank(
+        Ok(Some(crate::metrics::mean_reciprocal_rank(
             &candidates,
             &scored.scores,
             &self.held_out,
@@ -1129,27 +1129,6 @@ impl FineTuner {
             rolled_back,
             held_out: self.held_out,
         })
-    }
-}
-
-/// Mean over `targets` of 1 / (1-based rank of the target among `candidates` by `scores`,
-/// ties broken by candidate order).
-pub fn mean_reciprocal_rank(candidates: &[usize], scores: &[f32], targets: &[usize]) -> f64 {
-    let mut order: Vec<usize> = (0..candidates.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
-    let rank: HashMap<usize, usize> = order
-        .iter()
-        .enumerate()
-        .map(|(r, &j)| (candidates[j], r + 1))
-        .collect();
-    let found: Vec<f64> = targets
-        .iter()
-        .filter_map(|t| rank.get(t).map(|&r| 1.0 / r as f64))
-        .collect();
-    if found.is_empty() {
-        0.0
-    } else {
-        found.iter().sum::<f64>() / targets.len() as f64
     }
 }
 

@@ -27,10 +27,10 @@ use candle_core::{Device, Tensor, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
 use serde::{Deserialize, Serialize};
 
-use crate::data::rng::{derive_seed, hash_str, Rng};
 use crate::error::{Error, Result};
 use crate::model::song_encoder::{self, SongEncoder};
 use crate::model::{seeded_var_builder, trainable_vars};
+use crate::util::rng::{derive_seed, hash_str, Rng};
 
 /// Hyper-parameters of contrastive training (explicit defaults, chosen on the audio proxy's
 /// training folds; see `docs/RESULTS.md`).

@@ -189,7 +189,7 @@ mod tests {
     }
 
     fn input(b: usize, t: usize, d: usize, seed: u64) -> Tensor {
-        let mut rng = crate::data::rng::Rng::new(seed);
+        let mut rng = crate::util::rng::Rng::new(seed);
         let v: Vec<f32> = (0..b * t * d)
             .map(|_| rng.next_f64() as f32 - 0.5)
             .collect();

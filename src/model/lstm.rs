@@ -116,7 +116,7 @@ mod tests {
             hidden_dim: 5,
         };
         let layer = LstmLayer::new(cfg, seeded_var_builder(&vm, 2, &dev)).unwrap();
-        let mut rng = crate::data::rng::Rng::new(4);
+        let mut rng = crate::util::rng::Rng::new(4);
         let v: Vec<f32> = (0..2 * 4 * 3)
             .map(|_| rng.next_f64() as f32 - 0.5)
             .collect();

@@ -43,8 +43,8 @@ use candle_nn::init::{FanInOut, NonLinearity, NormalOrUniform};
 use candle_nn::var_builder::SimpleBackend;
 use candle_nn::{Init, VarBuilder, VarMap};
 
-use crate::data::rng::{derive_seed, hash_str, Rng};
 use crate::error::{Error, Result};
+use crate::util::rng::{derive_seed, hash_str, Rng};
 
 /// Marker in variable names of non-trainable buffers (standardisation statistics): they are
 /// saved and loaded with the weights but the optimiser must not move them.

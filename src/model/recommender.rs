@@ -13,11 +13,11 @@
 use candle_core::{Device, Tensor};
 
 use crate::data::history::Portrait;
-use crate::data::rng::{derive_seed, hash_str, Rng};
 use crate::error::{Error, Result};
 use crate::model::ainrnn::{Ainrnn, Batch};
 use crate::model::portrait::PortraitBatch;
-use crate::recommend::{top_k, Recommender, UserInput};
+use crate::ranking::{top_k, Recommender, UserInput};
+use crate::util::rng::{derive_seed, hash_str, Rng};
 
 /// What [`NeuralRecommender::two_stage`] returns: the `k` best `(item, score)` and the stage-1
 /// candidate list.

@@ -24,13 +24,13 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
 use serde::{Deserialize, Serialize};
 
 use crate::data::history::Portrait;
-use crate::data::rng::{derive_seed, hash_str, Rng};
 use crate::error::{Error, Result};
 use crate::model::ainrnn::{self, Ainrnn, Batch};
 use crate::model::model_file::encode_catalog;
 use crate::model::portrait::PortraitBatch;
 use crate::model::song_encoder::{self, SongEncoder};
 use crate::model::{seeded_var_builder, to_safetensors, trainable_vars};
+use crate::util::rng::{derive_seed, hash_str, Rng};
 
 /// Training hyper-parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,9 +7,10 @@
 
 use std::collections::HashSet;
 
+use ainrec::metrics::mean_reciprocal_rank;
 use ainrec::model::browser::{
-    mean_reciprocal_rank, prior_user, prior_weights, BrowserModel, FineTuneConfig, PriorConfig,
-    RankOptions, Session, Step,
+    prior_user, prior_weights, BrowserModel, FineTuneConfig, PriorConfig, RankOptions, Session,
+    Step,
 };
 use base64::Engine as _;
 use candle_core::{Device, Tensor};
@@ -58,7 +59,7 @@ fn scripted_history(d: &Demo) -> Vec<Step> {
 
 /// [`scripted_history`] for another preferred collection and seed.
 fn scripted(d: &Demo, preferred: &str, seed: u64) -> Vec<Step> {
-    let mut rng = ainrec::data::rng::Rng::new(seed);
+    let mut rng = ainrec::util::rng::Rng::new(seed);
     let mut liked: Vec<usize> = (0..d.collection.len())
         .filter(|&i| d.collection[i] == preferred)
         .collect();
@@ -103,7 +104,7 @@ fn favourites(items: &[usize]) -> Vec<Step> {
 /// block in a seeded order); the last 5, of `then`, are held out. The eq. 4 prior weighs every
 /// play alike; only the order says that `then` is the taste now.
 fn scripted_change(d: &Demo, first: &str, then: &str, seed: u64) -> Vec<Step> {
-    let mut rng = ainrec::data::rng::Rng::new(seed);
+    let mut rng = ainrec::util::rng::Rng::new(seed);
     let mut block = |collection: &str| -> Vec<Step> {
         let mut rows: Vec<usize> = (0..d.collection.len())
             .filter(|&i| d.collection[i] == collection)

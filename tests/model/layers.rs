@@ -4,11 +4,11 @@
 //! compiled in with `include_str!`, models are saved to bytes, never to files).
 
 use ainrec::data::history::{AgeBand, Portrait};
-use ainrec::data::rng::Rng;
 use ainrec::model::ainrnn::{Ainrnn, Batch, CellKind, Config, Connections, Output, Readout};
 use ainrec::model::indrnn::{self, IndRnn};
 use ainrec::model::portrait::{self, PortraitBatch};
 use ainrec::model::{left_padded_mask, right_padded_mask, seeded_var_builder, trainable_vars};
+use ainrec::util::rng::Rng;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use serde_json::Value;

@@ -3,12 +3,14 @@
 //! `Trainer`, they rank without history items, explain with attention weights that sum to 1,
 //! survive save → load with identical scores, and a corrupt or foreign model file is rejected.
 
-use ainrec::data::rng::derive_seed;
 use ainrec::data::splits::split_user;
+use ainrec::eval::neural::NeuralTrainer;
 use ainrec::eval::{FitContext, Trainer as _};
-use ainrec::model::fit::{content_features, examples, ranking_ndcg, NeuralKind, NeuralTrainer};
+use ainrec::model::fit::{content_features, examples, ranking_ndcg, NeuralKind};
 use ainrec::model::model_file;
-use ainrec::recommend::{recommend, top_k, Recommender, UserInput};
+use ainrec::ranking::{top_k, Recommender, UserInput};
+use ainrec::recommend::recommend;
+use ainrec::util::rng::derive_seed;
 use serde_json::json;
 
 use crate::hetrec_mini::mini;

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use ainrec::data::history::{parse_history, read_history};
 use ainrec::model::model_file::{self, LoadedModel};
-use ainrec::recommend::{Recommender, UserInput};
+use ainrec::ranking::{Recommender, UserInput};
 use candle_core::{DType, Device, Tensor};
 
 fn shipped() -> Vec<u8> {

@@ -1,12 +1,10 @@
-//! The one path from a history to a ranked list: the [`Recommender`] trait (implemented by the
-//! baselines now and the neural models later), [`top_k`] with its tie rule, and the JSON that
-//! `ainrec recommend` prints. Evaluation, the CLI and the browser all go through here, so a
-//! model ranks the same way wherever it runs.
+//! The interface every model implements and the ranking rule they all share: a user's input
+//! ([`UserInput`], built from evaluation listens or a history file) → one score per catalog item
+//! ([`Recommender`]) → the best `k` outside the history ([`top_k`], ties by [`ranks_before`]).
+//! It sits below the models, so the evaluation, the CLI and the browser rank the same way.
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
-
-use serde::{Deserialize, Serialize};
 
 use crate::data::history::{History, Portrait};
 use crate::data::{Catalog, Listen};
@@ -214,82 +212,6 @@ pub fn top_k(scores: &[f32], exclude: &[usize], k: usize) -> Vec<(usize, f32)> {
     cands
 }
 
-/// One entry of the `attention` list of a recommendation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Attention {
-    /// A history item's id.
-    pub id: String,
-    /// Its weight.
-    pub weight: f32,
-}
-
-/// One recommended item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Recommendation {
-    /// The item's id in the model's catalog.
-    pub id: String,
-    /// Display name, when the catalog has one (an addition to the issue-4 schema; readers that
-    /// do not know it ignore it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The model's score.
-    pub score: f32,
-    /// History items the model attended to, strongest first (empty for models without attention).
-    pub attention: Vec<Attention>,
-}
-
-/// What `ainrec recommend` prints:
-/// `{"recommendations": [{"id", "score", "attention": [{"id", "weight"}]}]}`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RecommendOutput {
-    /// Best first; never an item of the history.
-    pub recommendations: Vec<Recommendation>,
-    /// History ids the model's catalog does not know (omitted when empty).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unknown_ids: Vec<String>,
-}
-
-/// Ranks the catalog for `input` and builds the output (without `unknown_ids`, which the caller
-/// knows). Attention lists are sorted by weight, strongest first.
-pub fn recommend(
-    model: &dyn Recommender,
-    catalog: &Catalog,
-    input: &UserInput,
-    k: usize,
-) -> Result<RecommendOutput> {
-    if model.n_items() != catalog.len() {
-        return Err(Error::Model(format!(
-            "{} scores {} items but the catalog has {}",
-            model.name(),
-            model.n_items(),
-            catalog.len()
-        )));
-    }
-    let scores = model.score(input)?;
-    check_scores(model.name(), &scores, catalog.len())?;
-    let mut recommendations = Vec::new();
-    for (item, score) in top_k(&scores, &input.item_indices(), k) {
-        let mut att = model.explain(input, item)?;
-        att.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        recommendations.push(Recommendation {
-            id: catalog.id(item).to_owned(),
-            name: catalog.name(item).map(str::to_owned),
-            score,
-            attention: att
-                .into_iter()
-                .map(|(i, w)| Attention {
-                    id: catalog.id(i).to_owned(),
-                    weight: w,
-                })
-                .collect(),
-        });
-    }
-    Ok(RecommendOutput {
-        recommendations,
-        unknown_ids: Vec::new(),
-    })
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     // In wasm the same tests run under wasm-bindgen-test (`#[test]` resolves to its macro).
@@ -405,31 +327,6 @@ pub(crate) mod tests {
             long.len() < 100 && long.ends_with("(10000 bytes)"),
             "{long}"
         );
-    }
-
-    #[test]
-    fn recommend_never_returns_history_and_serialises_the_schema() {
-        let mut cat = Catalog::new();
-        for id in ["10", "11", "12", "13"] {
-            cat.insert(id);
-        }
-        cat.set_name(2, "Twelve");
-        let model = Fixed(vec![4.0, 3.0, 2.0, 1.0]);
-        let input = UserInput::from_listens(&[Listen {
-            item: 0,
-            plays: 1,
-            time: None,
-        }]);
-        let out = recommend(&model, &cat, &input, 2).unwrap();
-        let ids: Vec<&str> = out.recommendations.iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(ids, vec!["11", "12"]);
-        let json = serde_json::to_value(&out).unwrap();
-        assert_eq!(json["recommendations"][0]["attention"][0]["id"], "10");
-        assert_eq!(json["recommendations"][1]["name"], "Twelve");
-        assert!(json["recommendations"][0].get("name").is_none());
-        assert!(json.get("unknown_ids").is_none());
-        assert!(recommend(&Fixed(vec![0.0; 3]), &cat, &input, 2).is_err());
-        assert!(recommend(&Fixed(vec![f32::NAN; 4]), &cat, &input, 2).is_err());
     }
 }
 

@@ -7,10 +7,11 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use crate::audio_proxy::{select_columns, FEATURE_SETS};
+use crate::data::locate::DataRoot;
+use crate::drivers::descriptor_cache::{corpus_excerpt_descriptors, default_cache_dir};
 use crate::error::{Error, Result};
-use crate::eval_run::{corpus_excerpt_descriptors, CHECKPOINT_DIR, DEFAULT_OUT_DIR};
 use crate::features::track::{descriptor_names, TrackConfig};
+use crate::features::{select_columns, FEATURE_SETS};
 use crate::model::browser::{
     default_library_min_rows, default_network, BrowserConfig, BrowserModel, PriorConfig,
 };
@@ -31,7 +32,7 @@ pub struct BrowserTrainOptions {
     pub excerpt_s: f64,
     /// Contrastive training.
     pub encoder: ContrastiveConfig,
-    /// Where the excerpt descriptors are cached (shared with `ainrec eval --audio-proxy`).
+    /// Where the excerpt descriptors are cached (shared with `ainrec audio-proxy`).
     pub cache_dir: PathBuf,
     /// The command line, recorded in the file.
     pub command: String,
@@ -40,13 +41,13 @@ pub struct BrowserTrainOptions {
 impl Default for BrowserTrainOptions {
     fn default() -> Self {
         BrowserTrainOptions {
-            data_dir: PathBuf::from("../shared/data"),
+            data_dir: DataRoot::resolve(None).path,
             out: PathBuf::from("models/browser.safetensors"),
             feature_set: "all".into(),
             excerpts: 8,
             excerpt_s: 10.0,
             encoder: ContrastiveConfig::default(),
-            cache_dir: PathBuf::from(DEFAULT_OUT_DIR).join(CHECKPOINT_DIR),
+            cache_dir: default_cache_dir(),
             command: "ainrec train-browser".into(),
         }
     }
@@ -147,9 +148,7 @@ pub fn run_train_browser(
     if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    let tmp = opts.out.with_extension("partial");
-    std::fs::write(&tmp, &bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &opts.out).map_err(|e| Error::io(&opts.out, e))?;
+    crate::drivers::write_atomic(&opts.out, &bytes)?;
     progress(&format!(
         "wrote {} ({:.1} kB) in {:.1} s",
         opts.out.display(),
@@ -157,71 +156,4 @@ pub fn run_train_browser(
         started.elapsed().as_secs_f64()
     ));
     Ok(info)
-}
-
-/// The browser model's section of `models/MODEL_CARD.md`, from the file's own record and the
-/// audio-proxy numbers of `results.json`.
-pub fn browser_card_section(
-    model: &BrowserModel,
-    bytes: usize,
-    results: Option<&crate::eval_run::Summary>,
-) -> String {
-    let info = model.info();
-    let get = |k: &str| info.get(k).cloned().unwrap_or(Value::Null);
-    let cfg = model.config();
-    let mut md = String::from("# Model card — `models/browser.safetensors` (the page's model)\n\n");
-    md.push_str(&format!(
-        "- What: the audio song encoder (`{}` descriptor set: {} of the page's {} descriptor \
-         values, standardised → [first {} principal axes, MLP {} → {}] as one unit vector) in front of AINRNN (5 dense-connected IndRNN layers \
-         of {}, eq. 4 target attention, portrait). Score = exp(log_scale) · prior + AINRNN \
-         residual; the residual's head starts at zero, so before fine-tuning the ranking is the \
-         eq. 4 prior: play-count-weighted cosine similarity to the history (likes +{}, skips \
-         −{}·ln(1 + skips)).\n\
-         - Made by: `{}` in {:.0} s; {:.1} kB.\n\
-         - Trained on: {}. Contrastive loss (InfoNCE) {:.3} over the first 10 steps → {:.3} \
-         over the last 10.\n\
-         - **Not** trained on: {}.\n\
-         - Standardisation: over the visitor's library itself once it has {} songs or more \
-         (as audio-kNN does), otherwise the statistics stored from training.\n\
-         - Descriptors must come from extractor `{}` (the page's `analysisKey`).\n\
-         - Licences: {}.\n",
-        cfg.feature_set,
-        cfg.columns.len(),
-        cfg.descriptor_names.len(),
-        cfg.pca_dim,
-        cfg.encoder.hidden_dim,
-        cfg.encoder.output_dim,
-        cfg.ainrnn.hidden_dim,
-        cfg.prior.like_bonus,
-        cfg.prior.skip_penalty,
-        get("command").as_str().unwrap_or("?"),
-        get("seconds_training").as_f64().unwrap_or(f64::NAN),
-        bytes as f64 / 1e3,
-        get("trained_on").as_str().unwrap_or("?"),
-        get("encoder_loss_first10").as_f64().unwrap_or(f64::NAN),
-        get("encoder_loss_last10").as_f64().unwrap_or(f64::NAN),
-        get("not_trained_on").as_str().unwrap_or("?"),
-        cfg.library_min_rows,
-        cfg.analysis_key,
-        get("licences").as_str().unwrap_or("?"),
-    ));
-    if let Some(s) = results {
-        if let Some(m) = s.audio_proxy.get(&cfg.feature_set) {
-            let v = |k: &str| {
-                m.get(k)
-                    .map_or("–".into(), |v| format!("{:.4} ± {:.4}", v.mean, v.std))
-            };
-            md.push_str(&format!(
-                "- Audio proxy (`docs/RESULTS.md`, encoders cross-fitted over tracks): same-track \
-                 MRR {} with this encoder vs {} for audio-kNN on the raw descriptors; \
-                 same-collection P@5 {} vs {}.\n",
-                v("encoder.same_track_mrr"),
-                v("knn.same_track_mrr"),
-                v("encoder.same_collection_precision@5"),
-                v("knn.same_collection_precision@5"),
-            ));
-        }
-    }
-    md.push('\n');
-    md
 }

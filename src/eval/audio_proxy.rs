@@ -18,71 +18,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::eval::MeanStd;
-
-/// Feature sets compared, each a list of descriptor-name prefixes.
-pub const FEATURE_SETS: [(&str, &[&str]); 4] = [
-    ("mfcc", &["mfcc_"]),
-    ("scattering", &["scat"]),
-    ("hfc_hpcp", &["hfc_", "hpcp_"]),
-    ("all", &[""]),
-];
+use crate::metrics::MeanStd;
 
 /// Neighbours counted by `same_collection_precision@k`.
 pub const COLLECTION_K: usize = 5;
-
-/// The descriptor columns whose names start with one of `prefixes`.
-pub fn select_columns(names: &[String], prefixes: &[&str]) -> Vec<usize> {
-    names
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| prefixes.iter().any(|p| n.starts_with(p)))
-        .map(|(i, _)| i)
-        .collect()
-}
-
-/// The mean and (population) standard deviation of each of `columns` over `rows`, in f64.
-pub fn column_stats(rows: &[Vec<f32>], columns: &[usize]) -> Vec<(f64, f64)> {
-    let n = rows.len().max(1) as f64;
-    columns
-        .iter()
-        .map(|&c| {
-            let m = rows.iter().map(|r| f64::from(r[c])).sum::<f64>() / n;
-            let v = rows
-                .iter()
-                .map(|r| (f64::from(r[c]) - m).powi(2))
-                .sum::<f64>()
-                / n;
-            (m, v.sqrt())
-        })
-        .collect()
-}
-
-/// Z-scores each column over the rows (a constant column becomes 0), then scales each row
-/// to unit length so that a dot product is the cosine similarity.
-pub fn standardize(rows: &[Vec<f32>], columns: &[usize]) -> Vec<Vec<f32>> {
-    let stats = column_stats(rows, columns);
-    rows.iter()
-        .map(|r| {
-            let mut z: Vec<f32> = columns
-                .iter()
-                .zip(&stats)
-                .map(|(&c, &(m, s))| {
-                    if s > 1e-12 {
-                        ((f64::from(r[c]) - m) / s) as f32
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-            let norm = z.iter().map(|v| v * v).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                z.iter_mut().for_each(|v| *v /= norm);
-            }
-            z
-        })
-        .collect()
-}
 
 /// Per-query metric values.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -241,31 +180,6 @@ mod tests {
 
     fn classes(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn columns_are_selected_by_prefix() {
-        let names = classes(&["mfcc_mean_0", "scat0_mean", "hfc_log_mean", "hpcp_mean_A"]);
-        assert_eq!(select_columns(&names, &["mfcc_"]), vec![0]);
-        assert_eq!(select_columns(&names, &["hfc_", "hpcp_"]), vec![2, 3]);
-        assert_eq!(select_columns(&names, &[""]).len(), 4);
-    }
-
-    #[test]
-    fn standardized_rows_are_unit_and_constant_columns_vanish() {
-        let rows = vec![
-            vec![1.0, 5.0, 3.0],
-            vec![3.0, 5.0, 1.0],
-            vec![2.0, 5.0, 2.0],
-        ];
-        let z = standardize(&rows, &[0, 1, 2]);
-        for r in &z {
-            assert_eq!(r[1], 0.0);
-            let n: f32 = r.iter().map(|v| v * v).sum();
-            assert!(n == 0.0 || (n - 1.0).abs() < 1e-6);
-        }
-        // Row 2 is the mean: all zeros, no NaN.
-        assert!(z[2].iter().all(|v| *v == 0.0));
     }
 
     /// Two tracks × two excerpts in one collection, one track × two excerpts in another;
