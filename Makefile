@@ -16,11 +16,12 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 # Chromium as root needs --no-sandbox; the wasm test runner reads webdriver.json.
 export WASM_BINDGEN_TEST_TIMEOUT ?= 300
 
-.PHONY: help demo test check native-testing setup setup-rust setup-chromium setup-e2e wasm wasm-dev native \
+.PHONY: help data demo test check native-testing setup setup-rust setup-chromium setup-e2e wasm wasm-dev native \
         fmt-check clippy test-native test-wasm test-e2e clean \
         demo-catalog page-assets setup-ffmpeg
 
 help:
+	@echo "make data   fill ./data with the data sets (hetrec, CC audio, librosa clips) for eval/train"
 	@echo "make demo   build the page (wasm, release) and serve it on http://127.0.0.1:$(PORT)/"
 	@echo "make test   fmt check, clippy, native tests, wasm tests in Chromium, end-to-end tests"
 	@echo "make check  fmt check, clippy, native tests (offline, for the inner loop)"
@@ -54,6 +55,15 @@ setup-e2e:
 	@if [ ! -d tests/e2e/node_modules/playwright-core ]; then \
 	  echo "==> npm ci (tests/e2e)"; (cd tests/e2e && npm ci --no-audit --no-fund); fi
 
+# ---------------------------------------------------------------- data
+# `make data`: fills ./data (git-ignored) with the data sets the commands read — from a sibling
+# ../shared/data when there is one, the librosa clips from tests/fixtures, and with
+# DOWNLOAD=1 the rest from its sources; otherwise it lists what is missing, where to get it and
+# its licence (docs/DATA.md). The commands also take --data DIR or AINREC_DATA.
+.PHONY: data
+data:
+	python3 scripts/data.py $(if $(DOWNLOAD),--download)
+
 # ---------------------------------------------------------------- builds
 native:
 	$(CARGO) build --release --bin ainrec
@@ -67,13 +77,13 @@ wasm: setup-rust
 	cp www/pkg/ainrec.js www/pkg/.check.mjs && node --check www/pkg/.check.mjs; rm -f www/pkg/.check.mjs
 
 # The bundled CC demo catalog (committed in models/demo: Opus excerpts, credits, descriptors).
-# Rebuild it after an extractor change; needs ffmpeg (libopus) and ../shared/data/audio.
-DEMO_DATA ?= ../shared/data/audio
+# Rebuild it after an extractor change; needs ffmpeg (libopus) and data/audio (`make data`).
+DEMO_DATA ?= $(or $(AINREC_DATA),data)/audio
 demo-catalog: native
 	python3 scripts/demo_catalog.py --ainrec $(TARGET_DIR)/release/ainrec --data $(DEMO_DATA) --out models/demo
 
 # The shipped models — hetrec (models/hetrec.safetensors, ~10 min on 2 cores) and the browser
-# model (models/browser.safetensors, ~20 s once `ainrec eval --audio-proxy` has cached the
+# model (models/browser.safetensors, ~20 s once `ainrec audio-proxy` has cached the
 # excerpt descriptors, ~5 min more without) — and their card, with
 # metrics copied from docs/results.json (run `ainrec eval` first for current numbers).
 .PHONY: models

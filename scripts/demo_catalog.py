@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Builds the page's bundled demo catalog (`make demo-catalog`): short Opus excerpts of the
-Creative-Commons tracks in ../shared/data/audio/catalog.csv, their credits, and their track
+Creative-Commons tracks in data/audio/catalog.csv (`make data`), their credits, and their track
 descriptors, into models/demo/ (committed; `make wasm` copies it to www/demo/ so the page
 fetches it from its own origin).
 
@@ -13,7 +13,7 @@ the two decoders' resamplers (the e2e test measures the difference). Their analy
 stored; when the extractor changes and the catalog is not rebuilt, the page analyses the
 excerpts itself instead of trusting stale numbers.
 
-Usage: scripts/demo_catalog.py --ainrec target/release/ainrec [--data ../shared/data/audio]
+Usage: scripts/demo_catalog.py --ainrec target/release/ainrec [--data data/audio]
        [--out models/demo] [--seconds 15] [--bitrate 32k]
 Needs ffmpeg with libopus. Deterministic for a given ffmpeg (bit-exact flags, no encoder tag).
 """
@@ -44,7 +44,7 @@ def run(cmd):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ainrec", required=True, help="the native ainrec binary")
-    ap.add_argument("--data", default="../shared/data/audio")
+    ap.add_argument("--data", default=os.path.join(os.environ.get("AINREC_DATA") or "data", "audio"))
     ap.add_argument("--out", default="models/demo")
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--bitrate", default="32k")
@@ -52,7 +52,7 @@ def main():
 
     catalog = os.path.join(args.data, "catalog.csv")
     if not os.path.exists(catalog):
-        sys.exit(f"demo catalog: {catalog} is missing (the CC audio corpus lives in ../shared/data/audio)")
+        sys.exit(f"demo catalog: {catalog} is missing (run `make data`, or pass --data)")
     with open(catalog, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     os.makedirs(args.out, exist_ok=True)

@@ -18,6 +18,8 @@
 //! 6. [`eval`] — protocols, tuning, the baselines and the neural models' trainer adapter.
 //! 7. Natively, `drivers` — one call per CLI subcommand; `serve` — the page's static server.
 //!    In wasm, `wasm` — the only file that knows about JavaScript.
+//!
+//! References such as "DESIGN §3" in comments are to `docs/DESIGN.md`.
 
 pub mod audio;
 pub mod data;

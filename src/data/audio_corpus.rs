@@ -2,7 +2,7 @@
 //! clips of `librosa/` (credits in a `.txt` beside each), as one list of [`AudioTrack`]s.
 //!
 //! No listener ever heard these tracks in any data we have, so they serve the *audio proxy*
-//! protocol (see [`crate::audio_proxy`]): can a descriptor find another excerpt of the same
+//! protocol (see `eval::audio_proxy`): can a descriptor find another excerpt of the same
 //! track, or tracks of the same source collection? Collections and artists are reliable
 //! labels; genres are mostly guesses (`genre_basis`), so only "source" / "file ID3" genres
 //! are kept.
@@ -241,11 +241,20 @@ x.ogg,X,Y,rock,CC0-1.0,a/b,x.ogg,ef01,ev,10,10,title (rock)
     #[cfg(feature = "native")]
     #[test]
     fn shipped_corpus_loads_when_present() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-        if !dir.join("audio/catalog.csv").is_file() {
-            eprintln!("skipped: {} is absent", dir.display());
-            return;
-        }
+        use crate::data::locate::{DataRoot, Source};
+        let root = match DataRoot::resolve(None) {
+            r if r.source == Source::Default => DataRoot::resolve(Some(
+                &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data"),
+            )),
+            r => r,
+        };
+        let dir = match root.audio_corpus() {
+            Ok(dir) => dir,
+            Err(e) => {
+                eprintln!("skipped shipped_corpus_loads_when_present: {e}");
+                return;
+            }
+        };
         let t = load(&dir).unwrap();
         assert_eq!(t.len(), 60, "55 catalog tracks + 5 librosa music clips");
         let mut ids: Vec<&str> = t.iter().map(|t| t.id.as_str()).collect();

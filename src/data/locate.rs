@@ -34,9 +34,9 @@ pub const AUDIO_CATALOG: &str = "audio/catalog.csv";
 pub const LIBROSA_DIR: &str = "librosa";
 
 /// How to get the data, appended to every "missing" message.
-const HOW_TO_GET: &str = "run `make data` (it copies the sets from a sibling ../shared/data \
-                          when there is one, and otherwise prints where to download each), or \
-                          point --data or AINREC_DATA at a folder that has them";
+const HOW_TO_GET: &str = "run `make data` (docs/DATA.md: it fills ./data from a local copy \
+                          when there is one, and otherwise prints where to download each set), \
+                          or point --data or AINREC_DATA at a folder that has them";
 
 /// Which of the three sources chose the data folder (named in messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

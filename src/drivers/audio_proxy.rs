@@ -16,7 +16,7 @@ use crate::drivers::DEFAULT_OUT_DIR;
 use crate::error::{Error, Result};
 use crate::metrics::MeanStd;
 
-/// Options of `ainrec eval --audio-proxy`.
+/// Options of `ainrec audio-proxy`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AudioProxyOptions {
     /// The shared data folder holding `audio/catalog.csv` and `librosa/`.

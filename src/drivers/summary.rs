@@ -72,8 +72,8 @@ pub struct Settings {
 pub struct Summary {
     /// `results[protocol][model][metric]`.
     pub results: BTreeMap<String, BTreeMap<String, BTreeMap<String, MeanStd>>>,
-    /// `audio_proxy[feature_set][metric]`, filled by `ainrec eval --audio-proxy`
-    /// ([`run_audio_proxy`]); kept when the listening-data evaluation is re-run.
+    /// `audio_proxy[feature_set][metric]`, filled by `ainrec audio-proxy`
+    /// ([`crate::drivers::audio_proxy::run_audio_proxy`]); kept when the listening-data evaluation is re-run.
     pub audio_proxy: BTreeMap<String, BTreeMap<String, MeanStd>>,
     /// How the audio proxy numbers were made (corpus, excerpts, descriptor, command).
     #[serde(default, skip_serializing_if = "Option::is_none")]

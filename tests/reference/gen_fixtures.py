@@ -5,7 +5,7 @@ Run inside the pinned reference venv (see tests/reference/README.md):
 
     /work/venv-ref/bin/python tests/reference/gen_fixtures.py [--data DIR]
 
-DIR defaults to ../shared/data/librosa relative to the repo root (the shared,
+DIR defaults to data/librosa under the repo root (`make data`; the
 read-only librosa example clips). Writes:
 
   tests/fixtures/clips/<key>.ogg, <key>.txt, CREDITS.md
@@ -126,11 +126,11 @@ def sha256(path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data", "librosa"))
+    ap.add_argument("--data", default=os.path.join(os.environ.get("AINREC_DATA") or os.path.join(REPO, "data"), "librosa"))
     args = ap.parse_args()
     data = os.path.abspath(args.data)
     if not os.path.isdir(data):
-        sys.exit(f"shared librosa clips not found at {data} (pass --data DIR)")
+        sys.exit(f"librosa clips not found at {data} (run `make data`, or pass --data DIR)")
 
     print("numpy", np.__version__, "scipy", scipy.__version__, "librosa", librosa.__version__,
           "soundfile", sf.__version__, "libsndfile", sf.__libsndfile_version__)
