@@ -2,9 +2,11 @@
 // computation on the audio happens in worker.js, all persistence in store.js; nothing the
 // visitor drops is sent anywhere (the only requests are this origin's static files).
 import * as store from './store.js';
+import { fromBase64, toBase64 } from './js/base64.js';
+import {
+  ANALYSIS_RATE, AUDIO_EXTENSIONS, AUDIO_NAME, LIBRARY_OPTIONS, params,
+} from './js/config.js';
 
-const ANALYSIS_RATE = 22050;
-const params = new URLSearchParams(location.search);
 // decodeAudioData needs the whole file, and then its PCM, in memory: beyond this the tab
 // risks running out of memory. `?maxFileMB=` lowers it (the e2e test of the refusal).
 const MAX_FILE_BYTES = (Number(params.get('maxFileMB')) || 512) * 2 ** 20;
@@ -17,10 +19,6 @@ const ASSUMED_MIN_BITRATE = 128000;
 // Audio kept in IndexedDB for playback after a reload, per file; bigger files need a file
 // handle (drag and drop in Chromium gives one) or are dropped again.
 const MAX_STORED_AUDIO_BYTES = 64 * 2 ** 20;
-// Every library entry is analysed the same way (one analysis key): the 30 s middle excerpt
-// (DESIGN §3); frames only for the heat-map of the last track.
-const LIBRARY_OPTIONS = { span: 30, frames: true };
-const AUDIO_NAME = /\.(wav|wave|mp3|ogg|oga|opus|flac|m4a|mp4|aac|webm|weba|mka)$/i;
 // In a dropped folder these are expected companions of music, not failures to report.
 const COMPANION_NAME = /(\.(jpe?g|png|gif|bmp|webp|txt|nfo|m3u8?|pls|cue|log|pdf|db|ini|sfv|md5|accurip|url|xml|json)$)|(^\.)/i;
 // Two files are "the same track" when their tags (title + artist) agree and their durations
@@ -1284,6 +1282,8 @@ async function keepAudio(track, file, handle) {
 // ---------------------------------------------------------------- inputs
 const fileInput = $('file-input');
 const folderInput = $('folder-input');
+// The chooser offers what the queue takes (the list lives in config.js, not in the HTML).
+fileInput.accept = ['audio/*', ...AUDIO_EXTENSIONS.map((e) => `.${e}`)].join(',');
 for (const input of [fileInput, folderInput]) {
   input.addEventListener('change', () => {
     addFiles([...input.files].map((file) => ({ file, path: file.webkitRelativePath || file.name })));
@@ -1298,7 +1298,7 @@ async function pickWithHandles(kind) {
   if (kind === 'files') {
     const handles = await window.showOpenFilePicker({
       multiple: true,
-      types: [{ description: 'Audio', accept: { 'audio/*': ['.wav', '.mp3', '.ogg', '.oga', '.opus', '.flac', '.m4a', '.aac'] } }],
+      types: [{ description: 'Audio', accept: { 'audio/*': AUDIO_EXTENSIONS.map((e) => `.${e}`) } }],
     });
     return Promise.all(handles.map(async (h) => ({ file: await h.getFile(), handle: h, path: h.name })));
   }
@@ -1381,11 +1381,8 @@ function loadCatalog() {
   return catalogPromise;
 }
 
-function decodeDescriptor(b64) {
-  const bin = atob(b64);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  return new Float32Array(bytes.buffer); // little-endian, as written by scripts/demo_catalog.py
+function decodeDescriptor(text) {
+  return new Float32Array(fromBase64(text).buffer); // little-endian, as written by scripts/demo_catalog.py
 }
 
 $('demo-catalog').addEventListener('click', async () => {
@@ -1485,19 +1482,6 @@ $('portrait').addEventListener('submit', async (e) => {
 const EXPORT_FORMAT = 'ainrec-export';
 const EXPORT_VERSION = 1;
 
-function b64(bytes) {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-
-function unb64(text) {
-  const bin = atob(text);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 function dataMessage(text, isError = false) {
   $('data-message').textContent = text;
   $('data-message').classList.toggle('error', isError);
@@ -1525,9 +1509,9 @@ async function buildExport() {
       id: t.id, name: t.name, title: t.title, artist: t.artist, album: t.album, genre: t.genre,
       tagged: t.tagged, duration: t.duration, size: t.size, type: t.type, addedAt: t.addedAt,
       source: t.source, demoFile: t.demoFile, credit: t.credit, sameAs: t.sameAs,
-      descriptor: byId.has(t.id) ? b64(new Uint8Array(byId.get(t.id).buffer)) : null,
+      descriptor: byId.has(t.id) ? toBase64(new Uint8Array(byId.get(t.id).buffer)) : null,
     })),
-    weights: weights ? { format: 'safetensors', encoding: 'base64', data: b64(new Uint8Array(weights)) } : null,
+    weights: weights ? { format: 'safetensors', encoding: 'base64', data: toBase64(new Uint8Array(weights)) } : null,
   };
 }
 
@@ -1571,7 +1555,7 @@ function validateImport(doc) {
     let descriptor = null;
     if (t.descriptor) {
       try {
-        descriptor = new Float32Array(unb64(t.descriptor).buffer);
+        descriptor = new Float32Array(fromBase64(t.descriptor).buffer);
       } catch {
         throw new Error(`tracks[${i}].descriptor is not base64`);
       }
@@ -1589,7 +1573,7 @@ function validateImport(doc) {
   let weights = null;
   if (doc.weights) {
     if (doc.weights.format !== 'safetensors' || typeof doc.weights.data !== 'string') throw new Error('its weights are not base64 safetensors');
-    try { weights = unb64(doc.weights.data).buffer; } catch { throw new Error('its weights are not valid base64'); }
+    try { weights = fromBase64(doc.weights.data).buffer; } catch { throw new Error('its weights are not valid base64'); }
   }
   const portrait = doc.portrait && typeof doc.portrait === 'object' ? doc.portrait : {};
   return { tracks, history: { version: doc.version, items: doc.items, portrait }, weights };
