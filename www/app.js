@@ -3,6 +3,17 @@
 // visitor drops is sent anywhere (the only requests are this origin's static files).
 import * as store from './store.js';
 import { fromBase64, toBase64 } from './js/base64.js';
+import { entryText, formatDuration, norm, stem } from './js/format.js';
+import {
+  canonical, model, objectUrl, shown, state,
+} from './js/state.js';
+import { testHook } from './js/test-hook.js';
+import {
+  $, button, setAttr, setStatus, setText, show, showUsage, storageProblem,
+} from './js/ui.js';
+import {
+  cancelRequest, cancelledError, onComputeReplaced, ready, request, startWorkers, stopAnalysis, workers,
+} from './js/worker-rpc.js';
 import {
   ANALYSIS_RATE, AUDIO_EXTENSIONS, AUDIO_NAME, LIBRARY_OPTIONS, params,
 } from './js/config.js';
@@ -28,8 +39,6 @@ const COMPANION_NAME = /(\.(jpe?g|png|gif|bmp|webp|txt|nfo|m3u8?|pls|cue|log|pdf
 const SAME_DURATION_S = 1.0;
 const SAME_DESCRIPTOR_DIST = 0.05;
 
-const $ = (id) => document.getElementById(id);
-const statusEl = $('status');
 const progressEl = $('progress');
 const overallEl = $('overall-progress');
 const overallCount = $('overall-count');
@@ -38,26 +47,7 @@ const libraryEl = $('library');
 const badFilesEl = $('bad-files');
 const audioEl = $('audio');
 
-// Test hook and console access.
-const api = {
-  last: null, ready: null, version: null, key: null,
-  stats: { analysed: 0, cacheHits: 0, bad: 0 },
-  batch: null, lastBatch: null, batchesDone: 0, sameDistances: [],
-  history: () => state.history,
-  tracks: () => [...state.tracks.values()].map(({ cover, ...t }) => ({ ...t, hasCover: Boolean(cover) })),
-  playing: () => state.playing,
-};
-window.ainrec = api;
-
-function setStatus(text, isError = false) {
-  statusEl.textContent = text;
-  statusEl.classList.toggle('error', isError);
-}
-
-function show(el, text) {
-  el.textContent = text;
-  el.hidden = !text;
-}
+window.ainrec = testHook();
 
 // ---------------------------------------------------------------- feature check
 // What this page cannot work without; a missing one is named instead of failing later.
@@ -76,179 +66,13 @@ if (missing.length) {
   }
 }
 
-// ---------------------------------------------------------------- the workers
-// Two instances of worker.js. `compute` hashes files, reads their tags, gives the analysis key
-// and holds the model (recommendations, fine-tuning); `analysis` analyses one track at a time.
-// Cancel terminates the analysis worker, which stops its wasm wherever it is (no waiting for
-// the current step to end, nor for a busy machine to schedule the worker's next turn) and frees
-// its memory, and starts a fresh one for the next file; the model is untouched.
-// A wasm trap (a Rust panic) poisons a worker's instance: the worker then answers
-// {type: "fatal", runtime: true}, and the page replaces it (replaceWorker) — the requests in
-// flight fail with "internal error …", the batch goes on, and a new compute worker loads the
-// model again.
-// Test-only: `?debugPanicAt=N` makes the first analysis worker's N-th analysis panic in wasm.
-const DEBUG_PANIC_AT = Number(params.get('debugPanicAt')) || 0;
-const MAX_WORKER_RESTARTS = 5;
-let nextId = 1;
-const pending = new Map(); // id -> { resolve, reject, onProgress, worker }
-api.workerRestarts = 0;
-api.internalErrors = [];
-
-function startWorker(debugPanicAt = 0) {
-  const url = new URL('./worker.js', import.meta.url);
-  if (debugPanicAt) url.searchParams.set('debugPanicAt', String(debugPanicAt));
-  const worker = new Worker(url, { type: 'module' });
-  const handle = { worker, ready: null, dead: false };
-  handle.ready = new Promise((resolve, reject) => {
-    worker.addEventListener('message', (e) => {
-      const msg = e.data;
-      if (handle.dead) return; // a replaced worker's last words
-      if (msg.type === 'ready') {
-        resolve(msg.version);
-      } else if (msg.type === 'fatal' && msg.runtime) {
-        replaceWorker(handle, msg.error);
-      } else if (msg.type === 'fatal') {
-        setStatus(msg.error, true);
-        reject(new Error(msg.error));
-      } else if (msg.type === 'progress') {
-        pending.get(msg.id)?.onProgress?.(msg.fraction, msg);
-      } else if (pending.has(msg.id)) {
-        const { resolve: ok, reject: fail } = pending.get(msg.id);
-        pending.delete(msg.id);
-        if (msg.ok) {
-          ok(msg.result);
-        } else {
-          const err = new Error(msg.error);
-          err.cancelled = Boolean(msg.cancelled);
-          fail(err);
-        }
-      }
-    });
-    worker.addEventListener('error', (e) => {
-      if (handle.dead) return;
-      const text = `The analyser failed to start: ${e.message || 'unknown error'}`;
-      setStatus(text, true);
-      reject(new Error(text));
-    });
-  });
-  handle.ready.catch(() => {});
-  return handle;
-}
-
-let compute = startWorker();
-let analysisWorker = startWorker(DEBUG_PANIC_AT);
-api.ready = compute.ready.then((v) => { api.version = v; return v; });
-api.ready.catch(() => {});
-api.analysisWorkers = 1; // started so far (test hook: Cancel starts a new one)
-
-/** Terminates `old` and answers each request it held with `error(id)`. */
-function retire(old, error) {
-  old.dead = true;
-  old.worker.terminate();
-  for (const [id, p] of pending) {
-    if (p.worker === old) {
-      pending.delete(id);
-      p.reject(error(id));
-    }
-  }
-}
-
-/** Replaces a worker whose wasm instance trapped: every request it held fails with the reason,
- * a fresh worker takes over, and a new compute worker loads the model (with this browser's
- * weights) and the library again. */
-function replaceWorker(old, reason) {
-  if (old.dead) return;
-  api.internalErrors.push(reason);
-  retire(old, (id) => {
-    const what = state.current?.id === id ? ` while analysing ${state.current.name}` : '';
-    return Object.assign(new Error(`internal error${what}: ${reason} (the analyser was restarted)`), { internal: true });
-  });
-  if (api.workerRestarts >= MAX_WORKER_RESTARTS) {
-    setStatus(`The analyser failed ${api.workerRestarts + 1} times (last: ${reason}); reload the page.`, true);
-    return;
-  }
-  api.workerRestarts += 1;
-  if (old === analysisWorker) {
-    analysisWorker = startWorker();
-    api.analysisWorkers += 1;
-    return;
-  }
-  compute = startWorker();
-  api.ready = compute.ready.then((v) => { api.version = v; return v; });
-  api.ready.catch(() => {});
-  // The new instance has no model: load it again, with the stored weights and the library.
-  if (model.ready) {
-    Object.assign(model, { ok: false, librarySig: null, recSig: null });
-    initModel().then((ok) => (ok ? syncWeights() : null)).catch(() => {});
-  }
-}
-
-// Sends a request (to the compute worker unless `to` says otherwise); returns {id, done: Promise}.
-// `onProgress(fraction, message)` sees progress.
-function request(message, transfer = [], onProgress = null, to = compute) {
-  const id = nextId++;
-  const done = new Promise((resolve, reject) => {
-    if (to.dead) {
-      reject(new Error('the analyser is not running (it failed too often); reload the page'));
-      return;
-    }
-    pending.set(id, { resolve, reject, onProgress, worker: to });
-    to.worker.postMessage({ id, ...message }, transfer);
-  });
-  return { id, done };
-}
-
-/** Stops the analysis in progress at once: terminates its worker, answers its requests as
- * cancelled, and starts a fresh worker for the next file. */
-function restartAnalysisWorker() {
-  retire(analysisWorker, () => cancelledError());
-  analysisWorker = startWorker();
-  api.analysisWorkers += 1;
-}
-
-// ---------------------------------------------------------------- state
-const state = {
-  tracks: new Map(), // id -> track record (+ hasFeatures, hasAudio)
-  descriptors: new Map(), // id -> Float32Array (for "same track" checks)
-  history: store.emptyHistory(),
-  sessionFiles: new Map(), // id -> File of this session: plays without any storage
-  urls: new Map(), // Blob -> object URL, revoked on forget
-  playing: null, // id of the track in the <audio> element
-  queue: [],
-  current: null, // {id, name, cancelAt} of the analysis in progress
-  storageOk: false,
-};
-
-function objectUrl(blob) {
-  if (!state.urls.has(blob)) state.urls.set(blob, URL.createObjectURL(blob));
-  return state.urls.get(blob);
-}
-
-const canonical = (t) => t.sameAs || t.id;
-const nowS = () => Math.floor(Date.now() / 1000);
-const stem = (name) => name.replace(/\.[^.]+$/, '');
-
-// ---------------------------------------------------------------- storage messages
-function storageProblem(err, what) {
-  const text = err.quota
-    ? `Your browser's storage for this page is full: ${what}. Everything stored before is kept; `
-      + 'free space (remove other sites\' data) or use Export to keep a copy.'
-    : `Could not save ${what}: ${err.message}.`;
-  show($('storage-warning'), text);
-  return text;
-}
-
-async function showUsage() {
-  if (!navigator.storage?.estimate) {
-    $('usage').textContent = 'This browser does not report how much it stores.';
-    return;
-  }
-  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
-  const persisted = navigator.storage.persisted ? await navigator.storage.persisted() : false;
-  const mb = (b) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GB` : `${(b / 2 ** 20).toFixed(1)} MB`);
-  $('usage').textContent = `Stored in this browser for this page: ${mb(usage)} of ${mb(quota)} available`
-    + (persisted ? ' (kept even when the disk runs low).' : ' (the browser may clear it when the disk runs low).');
-}
+startWorkers();
+// The new compute worker has no model: load it again, with the stored weights and the library.
+onComputeReplaced(() => {
+  if (!model.ready) return;
+  Object.assign(model, { ok: false, librarySig: null, recSig: null });
+  initModel().then((ok) => (ok ? syncWeights() : null)).catch(() => {});
+});
 
 // ---------------------------------------------------------------- decoding
 // Decode any format the browser knows, then render to mono at the analysis rate through a
@@ -333,14 +157,7 @@ function drawMfcc({ nFrames, nCoeffs: nMfcc, data }) {
   ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
 }
 
-function formatDuration(s) {
-  const m = Math.floor(s / 60);
-  return `${m}:${(s - 60 * m).toFixed(0).padStart(2, '0')}`;
-}
-
 // ---------------------------------------------------------------- "same track" checks
-const norm = (s) => (s || '').toLowerCase().replace(/\s+/g, ' ').trim();
-
 function descriptorDistance(a, b) {
   if (!a || !b || a.length !== b.length) return Infinity;
   let d = 0; let na = 0; let nb = 0;
@@ -358,13 +175,15 @@ function findSame(track, descriptor) {
     if (track.tagged && other.tagged && norm(track.title) === norm(other.title)
       && norm(track.artist) === norm(other.artist)) return canonical(other);
     const dist = descriptorDistance(descriptor, state.descriptors.get(other.id));
-    api.sameDistances.push({ a: track.name, b: other.name, dist });
+    shown.sameDistances.push({ a: track.name, b: other.name, dist });
     if (dist <= SAME_DESCRIPTOR_DIST && (!best || dist < best.dist)) best = { id: canonical(other), dist };
   }
   return best ? best.id : null;
 }
 
 // ---------------------------------------------------------------- the history
+const nowS = () => Math.floor(Date.now() / 1000);
+
 function historyItem(track, create) {
   const id = canonical(track);
   let item = state.history.items.find((i) => i.id === id);
@@ -424,21 +243,6 @@ function removeFromHistory(track) {
 }
 
 // ---------------------------------------------------------------- the library list
-function entryText(t) {
-  const who = [t.artist, t.album].filter(Boolean).join(' — ');
-  return { title: t.title || stem(t.name), who };
-}
-
-function button(label, testid, ariaLabel, onClick) {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.textContent = label;
-  b.dataset.testid = testid;
-  b.setAttribute('aria-label', ariaLabel);
-  b.addEventListener('click', onClick);
-  return b;
-}
-
 // One row per track, made once and then updated in place. A re-render (on every play, pause,
 // like, analysed file) must not replace the buttons: a Space press clicks on key-up, on the
 // element that went active on key-down, and focus would be lost with a replaced button.
@@ -468,14 +272,6 @@ function libraryRow(id) {
   row.li.append(row.cover, info, actions);
   listRows.set(id, row);
   return row;
-}
-
-// Writes only what changed (no needless style and accessibility-tree work on a long list).
-function setText(e, text) {
-  if (e.textContent !== text) e.textContent = text;
-}
-function setAttr(e, name, value) {
-  if (e.getAttribute(name) !== value) e.setAttribute(name, value);
 }
 
 function renderLibrary() {
@@ -537,7 +333,7 @@ function renderLibrary() {
 }
 
 function addBadFile(name, reason) {
-  api.stats.bad += 1;
+  shown.stats.bad += 1;
   const li = document.createElement('li');
   li.textContent = `${name}: ${reason}`;
   badFilesEl.append(li);
@@ -664,23 +460,6 @@ const BECAUSE_TOP = 3;
 // Test-only: `?finetuneLr=` overrides the learning rate (a huge one forces a NaN roll-back).
 const FINETUNE_LR = params.has('finetuneLr') ? Number(params.get('finetuneLr')) : null;
 
-const model = {
-  ready: null, ok: false, error: null, analysisKey: null, descriptorLength: 0,
-  rows: [], rowIndex: new Map(), librarySig: null, recSig: null, timer: null,
-  running: false, again: false, tuning: null, weights: 'shipped', weightsVersion: 0,
-  usesPortrait: false,
-};
-api.recommendations = [];
-api.recommendMs = [];
-api.recommendRuns = 0;
-api.lossPoints = [];
-api.fineTune = null;
-api.model = () => ({
-  ok: model.ok, error: model.error, analysisKey: model.analysisKey, weights: model.weights,
-  rows: model.rows.length, tuning: Boolean(model.tuning), usesPortrait: model.usesPortrait,
-  idle: !model.timer && !model.running && !model.again && !model.tuning,
-});
-
 function modelStatus(text, isError = false) {
   $('model-status').textContent = text;
   $('model-status').classList.toggle('error', isError);
@@ -716,9 +495,9 @@ function initModel() {
     model.analysisKey = m.analysisKey;
     model.descriptorLength = m.descriptorLength;
     model.usesPortrait = m.usesPortrait === true;
-    if (m.analysisKey !== api.key) {
+    if (m.analysisKey !== state.key) {
       model.error = `The model was trained on descriptors of analysis “${m.analysisKey}” but this page `
-        + `makes “${api.key}”: no recommendations until they match (rebuild the model or the page). `
+        + `makes “${state.key}”: no recommendations until they match (rebuild the model or the page). `
         + 'Everything else on the page works.';
       modelStatus(model.error, true);
       markPortrait();
@@ -788,7 +567,7 @@ async function ensureLibrary() {
   }
   const all = new Float32Array(rows.length * model.descriptorLength);
   rows.forEach((id, i) => all.set(state.descriptors.get(id), i * model.descriptorLength));
-  await request({ type: 'setLibrary', descriptors: all }, [all.buffer]).done;
+  await request({ type: 'setLibrary', descriptors: all }, { transfer: [all.buffer] }).done;
   model.rows = rows;
   model.rowIndex = new Map(rows.map((id, i) => [id, i]));
   model.librarySig = sig;
@@ -856,16 +635,16 @@ async function recompute() {
           : 'You have heard everything in your library: add more music for recommendations.';
       $('recommendations-empty').hidden = false;
       $('recommendations').replaceChildren();
-      api.recommendations = [];
-      api.recommendedFor = ids;
+      shown.recommendations = [];
+      shown.recommendedFor = ids;
     } else {
       const { list, ms } = await request({ type: 'recommend', history: steps, exclude: [], k: REC_POOL }).done;
-      api.recommendMs.push(ms);
+      shown.recommendMs.push(ms);
       renderRecommendations(diversify(list, limit), ids);
-      api.recommendedFor = ids;
+      shown.recommendedFor = ids;
     }
     model.recSig = sig;
-    api.recommendRuns += 1;
+    shown.recommendRuns += 1;
   } catch (err) {
     modelStatus(`Recommendations failed: ${err.message}`, true);
   } finally {
@@ -884,7 +663,7 @@ function titleOf(id) {
 
 function renderRecommendations(list, ids) {
   const frag = document.createDocumentFragment();
-  api.recommendations = [];
+  shown.recommendations = [];
   for (const r of list) {
     const id = model.rows[r.item];
     const t = state.tracks.get(id);
@@ -927,7 +706,7 @@ function renderRecommendations(list, ids) {
     });
     li.append(head, because, map);
     frag.append(li);
-    api.recommendations.push({ id, title, artist: t.artist, score: r.score, attention: r.attention });
+    shown.recommendations.push({ id, title, artist: t.artist, score: r.score, attention: r.attention });
   }
   $('recommendations-empty').hidden = true;
   $('recommendations').replaceChildren(frag);
@@ -937,7 +716,7 @@ for (const id of ['diversity', 'diversity-n']) $(id).addEventListener('change', 
 
 // ---------------------------------------------------------------- "Learn my taste"
 function drawLoss() {
-  const pts = api.lossPoints;
+  const pts = shown.lossPoints;
   const finite = pts.filter((p) => Number.isFinite(p.loss));
   const lo = Math.min(...finite.map((p) => p.loss));
   const hi = Math.max(...finite.map((p) => p.loss));
@@ -982,15 +761,17 @@ $('finetune-start').addEventListener('click', async () => {
   }
   const options = {};
   if (FINETUNE_LR !== null && Number.isFinite(FINETUNE_LR)) options.lr = FINETUNE_LR;
-  api.lossPoints = [];
-  api.fineTune = null;
+  shown.lossPoints = [];
+  shown.fineTune = null;
   drawLoss();
   $('finetune-result').textContent = `Learning from your ${steps.length} history items…`;
-  model.tuning = request({ type: 'fineTune', history: steps, options }, [], (_, msg) => {
-    if (msg.steps?.length) {
-      api.lossPoints.push(...msg.steps);
-      drawLoss();
-    }
+  model.tuning = request({ type: 'fineTune', history: steps, options }, {
+    onProgress: (_, msg) => {
+      if (msg.steps?.length) {
+        shown.lossPoints.push(...msg.steps);
+        drawLoss();
+      }
+    },
   });
   updateModelControls();
   try {
@@ -1009,12 +790,12 @@ $('finetune-start').addEventListener('click', async () => {
       showUsage();
     }
     $('finetune-result').textContent = text;
-    api.fineTune = { outcome, ms }; // set last: the test hook sees a finished run
+    shown.fineTune = { outcome, ms }; // set last: the test hook sees a finished run
   } catch (err) {
     $('finetune-result').textContent = err.cancelled
       ? 'Stopped: the weights are as they were before.'
       : `Learning failed: ${err.message}. The weights are as they were before.`;
-    api.fineTune = { error: err.message, cancelled: Boolean(err.cancelled) };
+    shown.fineTune = { error: err.message, cancelled: Boolean(err.cancelled) };
   } finally {
     model.tuning = null;
     updateModelControls();
@@ -1023,7 +804,7 @@ $('finetune-start').addEventListener('click', async () => {
 });
 
 $('finetune-stop').addEventListener('click', () => {
-  if (model.tuning && !compute.dead) compute.worker.postMessage({ type: 'cancel', target: model.tuning.id });
+  if (model.tuning) cancelRequest(model.tuning.id);
 });
 
 $('reset-model').addEventListener('click', async () => {
@@ -1044,7 +825,7 @@ $('reset-model').addEventListener('click', async () => {
 
 // ---------------------------------------------------------------- analysis of a batch
 function updateOverall() {
-  const b = api.batch;
+  const b = state.batch;
   if (!b) {
     overallEl.value = 0;
     overallCount.textContent = '';
@@ -1061,16 +842,14 @@ function guard(b, promise) {
   return Promise.race([promise, b.cancelSignal]);
 }
 
-const cancelledError = () => Object.assign(new Error('cancelled'), { cancelled: true });
-
 cancelButton.addEventListener('click', () => {
-  const b = api.batch;
+  const b = state.batch;
   if (!b || b.cancelled) return;
   b.cancelled = true;
   b.cancelAt = performance.now();
   b.rejectCancel(cancelledError());
   state.queue.length = 0;
-  if (state.current) restartAnalysisWorker();
+  if (state.current) stopAnalysis();
   setStatus('Cancelling…');
 });
 
@@ -1090,8 +869,8 @@ function addFiles(entries) {
   if (companions) setStatus(`Skipped ${companions} non-audio files (covers, playlists, notes).`);
   if (!audio.length) return;
   state.queue.push(...audio);
-  if (api.batch) {
-    api.batch.total += audio.length;
+  if (state.batch) {
+    state.batch.total += audio.length;
     updateOverall();
   } else {
     runBatch();
@@ -1105,11 +884,11 @@ async function runBatch() {
   };
   b.cancelSignal = new Promise((_, reject) => { b.rejectCancel = reject; });
   b.cancelSignal.catch(() => {});
-  api.batch = b;
+  state.batch = b;
   cancelButton.disabled = false;
   updateOverall();
   try {
-    await api.ready;
+    await ready();
   } catch {
     return;
   }
@@ -1133,7 +912,7 @@ async function runBatch() {
         // For an analysis, the moment its worker was terminated; for reading or decoding, the
         // moment the batch abandoned them.
         b.cancelStoppedAt ??= performance.now();
-        api.last = { name: entry.path || entry.file.name, cancelled: true, cancelLatencyMs: b.cancelStoppedAt - b.cancelAt };
+        shown.last = { name: entry.path || entry.file.name, cancelled: true, cancelLatencyMs: b.cancelStoppedAt - b.cancelAt };
         break;
       }
       b.failed += 1;
@@ -1150,16 +929,16 @@ async function runBatch() {
   if (b.cancelled) {
     b.cancelLatencyMs = b.cancelStoppedAt ? b.cancelStoppedAt - b.cancelAt : performance.now() - b.cancelAt;
     const rest = b.total - b.done - 1;
-    setStatus(`Cancelled ${api.last?.name || 'the analysis'}${rest > 0 ? ` and ${rest} queued files` : ''} `
+    setStatus(`Cancelled ${shown.last?.name || 'the analysis'}${rest > 0 ? ` and ${rest} queued files` : ''} `
       + `(stopped ${b.cancelLatencyMs.toFixed(0)} ms after the click); ${parts.join(', ')}.`);
   } else {
     setStatus(`Done in ${secs} s: ${parts.join(', ')}.`);
   }
   b.finished = performance.now();
   const { cancelSignal, rejectCancel, ...summary } = b;
-  api.lastBatch = summary;
-  api.batch = null;
-  api.batchesDone += 1;
+  state.lastBatch = summary;
+  state.batch = null;
+  state.batchesDone += 1;
   cancelButton.disabled = true;
   // The bars keep the final state (100 % when all went through) until the next batch.
   overallEl.value = b.total ? b.done / b.total : 0;
@@ -1177,7 +956,7 @@ async function processFile({ file, handle, path }, b) {
   setStatus(`Reading ${name} (${b.done + 1} of ${b.total})…`);
   const ext = (file.name.match(/\.([^.]+)$/) || [])[1];
   const inspected = await guard(b, file.arrayBuffer()
-    .then((bytes) => request({ type: 'inspect', bytes, extension: ext }, [bytes]).done));
+    .then((bytes) => request({ type: 'inspect', bytes, extension: ext }, { transfer: [bytes] }).done));
   const id = inspected.hash;
   const tagged = inspected.tags || {};
   const seconds = tagged.durationS || (inspected.partial ? (file.size * 8) / ASSUMED_MIN_BITRATE : 0);
@@ -1189,7 +968,7 @@ async function processFile({ file, handle, path }, b) {
   const known = state.tracks.get(id);
   if (known && known.hasFeatures) {
     // The same bytes were analysed before (under this analysis key): nothing to compute.
-    api.stats.cacheHits += 1;
+    shown.stats.cacheHits += 1;
     state.sessionFiles.set(id, file);
     // Dropped again after an import or a full quota: keep its audio now if it has none.
     if (!known.hasAudio && known.source !== 'demo') await keepAudio(known, file, handle);
@@ -1201,12 +980,16 @@ async function processFile({ file, handle, path }, b) {
   const duration = pcm.length / ANALYSIS_RATE;
   setStatus(`Analysing ${name} (${formatDuration(duration)}; ${b.done + 1} of ${b.total})…`);
   const t0 = performance.now();
-  const req = request({ type: 'analyze', pcm, sampleRate: ANALYSIS_RATE, options: LIBRARY_OPTIONS },
-    [pcm.buffer], (fraction) => {
+  const req = request({ type: 'analyze', pcm, sampleRate: ANALYSIS_RATE, options: LIBRARY_OPTIONS }, {
+    transfer: [pcm.buffer],
+    onProgress: (fraction) => {
       progressEl.value = fraction;
       b.fraction = fraction;
       updateOverall();
-    }, analysisWorker);
+    },
+    to: 'analysis',
+    doing: `analysing ${name}`,
+  });
   state.current = { id: req.id, name };
   let result;
   try {
@@ -1219,12 +1002,12 @@ async function processFile({ file, handle, path }, b) {
   }
   const ms = performance.now() - t0;
   b.analyseMs += ms;
-  api.stats.analysed += 1;
+  shown.stats.analysed += 1;
   progressEl.value = 1;
   if (result.mfcc) drawMfcc(result.mfcc);
   $('track-info').textContent = `${name} — ${formatDuration(duration)}, ${result.nFrames} frames, `
     + `descriptor of ${result.descriptor.length} values, analysed in ${ms.toFixed(0)} ms`;
-  api.last = {
+  shown.last = {
     name, id, duration, sampleRate: ANALYSIS_RATE, hopLength: result.hopLength,
     nFrames: result.mfcc?.nFrames, nMfcc: result.mfcc?.nCoeffs,
     mfcc: result.mfcc ? Array.from(result.mfcc.data) : null,
@@ -1389,12 +1172,12 @@ $('demo-catalog').addEventListener('click', async () => {
   const demoButton = $('demo-catalog');
   demoButton.disabled = true;
   try {
-    await api.ready;
+    await ready();
     const cat = await loadCatalog();
     renderCredits(cat);
     const credit = (t) => ({ license: t.license, license_url: t.license_url, source: t.source });
     const fresh = cat.tracks.filter((t) => !state.tracks.get(t.sha256)?.hasFeatures);
-    if (cat.analysis_key === api.key) {
+    if (cat.analysis_key === state.key) {
       // Descriptors shipped with the catalog, made with this page's analysis key.
       const pairs = fresh.map((t) => [{
         id: t.sha256, name: t.file, title: t.title, artist: t.artist, album: 'ainrec demo catalog',
@@ -1493,7 +1276,7 @@ function dataMessage(text, isError = false) {
  * descriptors (no audio), and a slot for fine-tuned weights (safetensors bytes, base64).
  */
 async function buildExport() {
-  const features = await store.getAllFeatures(api.key);
+  const features = await store.getAllFeatures(state.key);
   const byId = new Map(features.map((f) => [f.id, f.descriptor]));
   const weights = await store.getWeights();
   return {
@@ -1501,8 +1284,8 @@ async function buildExport() {
     format: EXPORT_FORMAT,
     export_version: EXPORT_VERSION,
     exported_at: new Date().toISOString(),
-    app_version: api.version,
-    analysis_key: api.key,
+    app_version: workers.version,
+    analysis_key: state.key,
     items: state.history.items,
     portrait: state.history.portrait || {},
     tracks: [...state.tracks.values()].map((t) => ({
@@ -1518,7 +1301,7 @@ async function buildExport() {
 $('export').addEventListener('click', async () => {
   try {
     const doc = await buildExport();
-    api.lastExport = doc;
+    shown.lastExport = doc;
     const blob = new Blob([JSON.stringify(doc, null, 1)], { type: 'application/json' });
     const a = document.createElement('a');
     a.href = URL.createObjectURL(blob);
@@ -1593,7 +1376,7 @@ $('import').addEventListener('change', async () => {
       throw new Error('it is not valid JSON (damaged or not an export)');
     }
     parsed = validateImport(doc);
-    if (doc.analysis_key && doc.analysis_key !== api.key) {
+    if (doc.analysis_key && doc.analysis_key !== state.key) {
       // Descriptors of another extractor would mix two feature spaces: drop them; the
       // tracks come back without features and are analysed again when their files are dropped.
       for (const t of parsed.tracks) t.features = null;
@@ -1639,7 +1422,7 @@ $('forget-confirm').addEventListener('click', async () => {
 /** Names the damaged records store.js skipped while reading (they stay in the database). */
 function showStoreProblems() {
   const problems = store.takeProblems();
-  api.storeProblems = problems;
+  shown.storeProblems = problems;
   $('store-problems').hidden = !problems.length;
   if (!problems.length) return;
   $('store-problems-text').textContent = `${problems.length} damaged record${problems.length > 1 ? 's' : ''} in this `
@@ -1654,8 +1437,8 @@ function showStoreProblems() {
 
 async function reloadState() {
   try {
-    const { tracks, history } = await store.loadAll(api.key);
-    const features = await store.getAllFeatures(api.key);
+    const { tracks, history } = await store.loadAll(state.key);
+    const features = await store.getAllFeatures(state.key);
     state.tracks = new Map(tracks.map((t) => [t.id, t]));
     state.descriptors = new Map(features.map((f) => [f.id, f.descriptor]));
     state.history = history;
@@ -1673,18 +1456,18 @@ async function reloadState() {
 
 async function start() {
   try {
-    await api.ready;
+    await ready();
   } catch {
     return;
   }
-  api.key = await request({ type: 'key', options: LIBRARY_OPTIONS }).done;
+  state.key = await request({ type: 'key', options: LIBRARY_OPTIONS }).done;
   initModel();
   if (navigator.storage?.persist) {
     // Asked once; browsers may grant it silently (bookmarked, installed) or not at all.
     navigator.storage.persist().catch(() => false);
   }
   await reloadState();
-  api.loaded = true;
+  state.loaded = true;
   setStatus(state.tracks.size
     ? `Ready. ${state.tracks.size} tracks in your library.`
     : 'Ready. Drop audio files or a folder, or load the demo catalog.');

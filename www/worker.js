@@ -23,7 +23,7 @@
 //               {type: "fatal", error, runtime: true, id}: a wasm call trapped (a Rust panic or
 //               another WebAssembly.RuntimeError). The instance is then unusable (its stack and
 //               heap may be half-updated), so this worker answers every later request the same
-//               way; app.js terminates it and starts a fresh one.
+//               way; the page (js/worker-rpc.js) terminates it and starts a fresh one.
 //
 // An analysis runs in steps of ~STEP_MS; between steps the worker yields to its event loop,
 // so a "cancel" message is handled within one step (the Analyzer is freed at once).
