@@ -66,9 +66,11 @@ export async function exportData() {
   }
 }
 
-const isCount = (v) => v === undefined || v === null || (Number.isInteger(v) && v >= 0);
-
-/** Checks an export file completely before anything is written; throws with the reason. */
+/**
+ * Checks an export file completely before anything is written; throws with the reason. Each
+ * record is checked by the rules store.js applies when it reads it back, so that an import
+ * holds only what the page can use after a reload, and the two checks cannot drift apart.
+ */
 function validateImport(doc) {
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('it is not an ainrec export (not a JSON object)');
   if (doc.format !== EXPORT_FORMAT) throw new Error(`it is not an ainrec export (format is ${JSON.stringify(doc.format ?? null)}, expected "${EXPORT_FORMAT}")`);
@@ -76,32 +78,28 @@ function validateImport(doc) {
   if (doc.version !== store.HISTORY_VERSION) throw new Error(`its history is version ${doc.version}; this page reads version ${store.HISTORY_VERSION}`);
   if (!Array.isArray(doc.items)) throw new Error('its "items" (the history) is missing');
   doc.items.forEach((it, i) => {
-    if (!it || typeof it.id !== 'string' || !it.id) throw new Error(`items[${i}] has no id`);
-    for (const k of ['plays', 'skips', 'full_listens']) {
-      if (!isCount(it[k])) throw new Error(`items[${i}].${k} is not a non-negative integer`);
-    }
-    if (it.liked !== undefined && typeof it.liked !== 'boolean') throw new Error(`items[${i}].liked is not true/false`);
+    const why = store.historyItemProblem(it);
+    if (why) throw new Error(`items[${i}]: ${why}`);
   });
   if (!Array.isArray(doc.tracks)) throw new Error('its "tracks" list is missing');
   const tracks = doc.tracks.map((t, i) => {
-    if (!t || typeof t.id !== 'string' || !/^[0-9a-f]{64}$/.test(t.id)) throw new Error(`tracks[${i}] has no valid id`);
-    let descriptor = null;
-    if (t.descriptor) {
-      try {
-        descriptor = new Float32Array(fromBase64(t.descriptor).buffer);
-      } catch {
-        throw new Error(`tracks[${i}].descriptor is not base64`);
-      }
-      if (!descriptor.every(Number.isFinite)) throw new Error(`tracks[${i}].descriptor has NaN or infinite values`);
-    }
-    const { descriptor: _d, ...record } = t;
-    // The rules the page applies when it reads the record back (store.js).
-    const why = store.trackProblem({ ...record, cover: null });
+    const isRecord = t !== null && typeof t === 'object' && !Array.isArray(t);
+    const { descriptor: encoded, ...record } = isRecord ? t : {};
+    const track = { ...record, cover: null };
+    const why = store.trackProblem(isRecord ? track : t);
     if (why) throw new Error(`tracks[${i}] cannot be kept: ${why}`);
-    return {
-      track: { ...record, cover: null },
-      features: descriptor && doc.analysis_key ? { id: t.id, analysisKey: doc.analysis_key, descriptor } : null,
-    };
+    // A descriptor is kept only with the analysis key that made it: without one it is dropped.
+    if (!encoded || !doc.analysis_key) return { track, features: null };
+    let descriptor;
+    try {
+      descriptor = new Float32Array(fromBase64(encoded).buffer);
+    } catch {
+      throw new Error(`tracks[${i}].descriptor is not base64`);
+    }
+    const features = { id: t.id, analysisKey: doc.analysis_key, descriptor };
+    const bad = store.featuresProblem({ ...features, key: store.featureKey(t.id, doc.analysis_key) });
+    if (bad) throw new Error(`tracks[${i}].descriptor cannot be kept: ${bad}`);
+    return { track, features };
   });
   let weights = null;
   if (doc.weights) {
