@@ -5,9 +5,11 @@ import { addFiles } from './batch.js';
 import { AUDIO_EXTENSIONS } from './config.js';
 import { $, setStatus } from './ui.js';
 
-/** The chooser offers what the queue takes (the list lives in config.js, not in the HTML). */
+// The choosers offer what the queue takes (the list lives in config.js, not in the HTML).
+const DOTTED = AUDIO_EXTENSIONS.map((e) => `.${e}`);
+
 export function offerAudioExtensions(input) {
-  input.accept = ['audio/*', ...AUDIO_EXTENSIONS.map((e) => `.${e}`)].join(',');
+  input.accept = ['audio/*', ...DOTTED].join(',');
 }
 
 /** A file input's `change`. */
@@ -23,7 +25,7 @@ async function pickWithHandles(kind) {
   if (kind === 'files') {
     const handles = await window.showOpenFilePicker({
       multiple: true,
-      types: [{ description: 'Audio', accept: { 'audio/*': AUDIO_EXTENSIONS.map((e) => `.${e}`) } }],
+      types: [{ description: 'Audio', accept: { 'audio/*': DOTTED } }],
     });
     return Promise.all(handles.map(async (h) => ({ file: await h.getFile(), handle: h, path: h.name })));
   }

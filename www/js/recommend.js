@@ -16,7 +16,7 @@ const REC_POOL = 30; // asked of the model, then re-ranked by the diversity cont
 const RECOMMEND_DEBOUNCE_MS = 300;
 const BECAUSE_TOP = 3;
 
-export function modelStatus(text, isError = false) {
+function modelStatus(text, isError = false) {
   $('model-status').textContent = text;
   $('model-status').classList.toggle('error', isError);
 }
