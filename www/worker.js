@@ -23,7 +23,7 @@
 //               {type: "fatal", error, runtime: true, id}: a wasm call trapped (a Rust panic or
 //               another WebAssembly.RuntimeError). The instance is then unusable (its stack and
 //               heap may be half-updated), so this worker answers every later request the same
-//               way; app.js terminates it and starts a fresh one.
+//               way; the page (js/worker-rpc.js) terminates it and starts a fresh one.
 //
 // An analysis runs in steps of ~STEP_MS; between steps the worker yields to its event loop,
 // so a "cancel" message is handled within one step (the Analyzer is freed at once).
@@ -206,8 +206,39 @@ function recommend({ history, exclude, k }) {
   return { result: { list, ms: performance.now() - started }, transfer: [] };
 }
 
+// One handler per request type, each answering {result, transfer}, or null when the request
+// was cancelled. A table rather than a chain of ifs: the list of requests is this, in one place.
+const handlers = {
+  analyze: (id, data) => analyze(id, data),
+  inspect: (_, data) => inspect(data),
+  key: (_, { options }) => ({ result: analysisKey(options), transfer: [] }),
+  model: async () => ({ result: await loadModel(), transfer: [] }),
+  setLibrary: (_, { descriptors }) => {
+    notWhileTuning();
+    return { result: model().setLibrary(descriptors), transfer: [] };
+  },
+  recommend: (_, data) => recommend(data),
+  fineTune: (id, data) => fineTune(id, data),
+  weights: () => {
+    const w = model().weights();
+    return { result: w, transfer: [w.buffer] };
+  },
+  loadWeights: (_, { bytes }) => {
+    notWhileTuning();
+    model().loadWeights(new Uint8Array(bytes));
+    return { result: true, transfer: [] };
+  },
+  reset: () => {
+    notWhileTuning();
+    model().reset();
+    return { result: true, transfer: [] };
+  },
+};
+
 self.onmessage = async (event) => {
   const { id, type } = event.data;
+  // Not a request (no answer), and taken at once, not after `ready`: it must reach a request
+  // that is running.
   if (type === 'cancel') {
     cancelled.add(event.data.target);
     return;
@@ -218,29 +249,8 @@ self.onmessage = async (event) => {
     return;
   }
   try {
-    let out;
-    if (type === 'analyze') out = await analyze(id, event.data);
-    else if (type === 'inspect') out = await inspect(event.data);
-    else if (type === 'key') out = { result: analysisKey(event.data.options), transfer: [] };
-    else if (type === 'model') out = { result: await loadModel(), transfer: [] };
-    else if (type === 'setLibrary') {
-      notWhileTuning();
-      out = { result: model().setLibrary(event.data.descriptors), transfer: [] };
-    } else if (type === 'recommend') out = recommend(event.data);
-    else if (type === 'fineTune') out = await fineTune(id, event.data);
-    else if (type === 'weights') {
-      const w = model().weights();
-      out = { result: w, transfer: [w.buffer] };
-    } else if (type === 'loadWeights') {
-      notWhileTuning();
-      model().loadWeights(new Uint8Array(event.data.bytes));
-      out = { result: true, transfer: [] };
-    } else if (type === 'reset') {
-      notWhileTuning();
-      model().reset();
-      out = { result: true, transfer: [] };
-    }
-    else throw new Error(`unknown request type: ${type}`);
+    if (!Object.hasOwn(handlers, type)) throw new Error(`unknown request type: ${type}`);
+    const out = await handlers[type](id, event.data);
     if (out === null) {
       self.postMessage({ id, ok: false, cancelled: true, error: 'cancelled' });
     } else {

@@ -4,6 +4,9 @@
 //   bytes) dropped together: each file ends in the library with a finite descriptor or in the
 //   "Files not added" list with a reason naming it, and a normal file after them is analysed;
 //   NaN/Inf PCM handed to the wasm API in the worker is a JS Error, not a trap;
+// - float WAVs of valid form but absurd level (a 1e36 sine, ±3e38): Web Audio passes them
+//   through unclamped (resampling the second itself), and the analysis refuses them by name
+//   within its time budget (a 1e36 sine once hung it); a good file in the same drop is added;
 // - a Rust panic in wasm (`?debugPanicAt=`) costs one file: the worker is replaced, the batch
 //   goes on, recommendations work again;
 // - damaged IndexedDB records are named and skipped, everything else still works;
@@ -43,6 +46,27 @@ function wavHeader(rate, channels, dataBytes) {
   h.write('data', 36);
   h.writeUInt32LE(dataBytes, 40);
   return h;
+}
+
+/** A mono 32-bit IEEE-float WAV of `seconds` at `rate`, sample i being `sample(i, rate)`. */
+function floatWav(rate, seconds, sample) {
+  const n = Math.round(rate * seconds);
+  const data = Buffer.alloc(4 * n);
+  for (let i = 0; i < n; i++) data.writeFloatLE(sample(i, rate), 4 * i);
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0);
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write('WAVEfmt ', 8);
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(3, 20); // WAVE_FORMAT_IEEE_FLOAT
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(4 * rate, 28);
+  h.writeUInt16LE(4, 32);
+  h.writeUInt16LE(32, 34);
+  h.write('data', 36);
+  h.writeUInt32LE(data.length, 40);
+  return Buffer.concat([h, data]);
 }
 
 const lavfi = (src, seconds, rate, channels, extra = []) => ['-f', 'lavfi', '-i', src, '-t', String(seconds),
@@ -117,6 +141,11 @@ before(() => {
   for (const [i, f] of [[1, 300], [2, 500], [3, 700]]) {
     ff([...lavfi(`sine=f=${f}:sample_rate=44100`, 4, 44100, 1), '-c:a', 'pcm_s16le', path.join(tmp, `panic-${i}.wav`)]);
   }
+  // Hostile levels in valid float WAVs, and a sane one beside them.
+  const floatSine = (amp) => (i, rate) => amp * Math.sin((2 * Math.PI * 440 * i) / rate);
+  writeFileSync(path.join(tmp, 'float-sine-1e36.wav'), floatWav(22050, 2, floatSine(1e36)));
+  writeFileSync(path.join(tmp, 'float-alternating-3e38.wav'), floatWav(44100, 2, (i) => (i % 2 ? -3e38 : 3e38)));
+  writeFileSync(path.join(tmp, 'float-sine-0.5.wav'), floatWav(44100, 2, floatSine(0.5)));
   const names = readdirSync(matrixDir).sort();
   assert.deepEqual(names, Object.keys(matrix).sort());
   console.log(`made ${names.length} matrix files in ${Date.now() - t0} ms`);
@@ -237,6 +266,41 @@ test('an input matrix dropped together: every file analysed or listed with its r
   assert.equal((await page.evaluate(() => window.ainrec.lastBatch)).added, 1, 'the worker still analyses after the NaN/Inf calls');
   assert.deepEqual(pageErrors, []);
   await page.screenshot({ path: path.join(artifacts, 'robust-matrix.png'), fullPage: true });
+  await page.close();
+});
+
+// Measured: the whole drop of three 2 s files takes about 1 s; a hang (as the 1e36 sine once
+// caused in the feature code) never ends. The bound is generous for a loaded 2-core machine.
+const HOSTILE_BUDGET_MS = 30000;
+
+test('float WAVs of absurd level (a 1e36 sine, ±3e38) are refused by name in time; a good file beside them is added', async () => {
+  const { page, pageErrors } = await open();
+  const hostile = ['float-sine-1e36.wav', 'float-alternating-3e38.wav'];
+  const started = Date.now();
+  await page.setInputFiles('#file-input', [...hostile, 'float-sine-0.5.wav'].map((n) => path.join(tmp, n)));
+  await page.waitForFunction(() => window.ainrec.batchesDone >= 1 && !window.ainrec.batch, null, { timeout: HOSTILE_BUDGET_MS });
+  const ms = Date.now() - started;
+  const bad = await badList(page);
+  const batch = await page.evaluate(() => window.ainrec.lastBatch);
+  console.log(`absurd-level float WAVs (${ms} ms):`, bad);
+  assert.deepEqual([batch.added, batch.failed], [1, 2], JSON.stringify(batch.files));
+  assert.equal(bad.length, 2);
+  for (const name of hostile) {
+    const listed = bad.filter((li) => li.startsWith(`${name}: `));
+    assert.equal(listed.length, 1, `${name} listed once: ${JSON.stringify(bad)}`);
+    // Web Audio decodes float WAVs without clamping (it resamples the 44.1 kHz file to
+    // 22.05 kHz, which leaves ±3e38 at about 6.8e37): the level reaches the analysis, which
+    // names it. Were a browser to clamp, the file would be analysed instead and this fail.
+    const m = listed[0].match(/expected finite samples of magnitude at most 64 .*found (\S+) at sample \d+ of \d+/);
+    assert.ok(m, `${name}: the reason names the level limit: ${listed[0]}`);
+    assert.ok(Number(m[1]) > 1e30, `${name}: the sample named is the absurd one (${m[1]})`);
+  }
+  const tracks = await page.evaluate(() => window.ainrec.tracks());
+  assert.deepEqual(tracks.map((t) => t.name), ['float-sine-0.5.wav']);
+  assert.ok(tracks[0].hasFeatures);
+  const [f] = await storedFeatures(page);
+  assert.ok(f.descriptor.every((v) => typeof v === 'number' && Number.isFinite(v)), 'finite descriptor');
+  assert.deepEqual(pageErrors, []);
   await page.close();
 });
 

@@ -1,0 +1,116 @@
+// The library list and the "Files not added" list. Rows are made once and then updated in
+// place: a re-render (on every play, pause, like, analysed file) must not replace the
+// buttons, because a Space press clicks on key-up, on the element that went active on
+// key-down, and focus would be lost with a replaced button.
+import { entryText, formatDuration } from './format.js';
+import { historyItem, removeFromHistory, toggleLike } from './history.js';
+import { playTrack, skipTrack } from './playback.js';
+import { objectUrl, shown, state } from './state.js';
+import {
+  $, button, setAttr, setText,
+} from './ui.js';
+
+const listRows = new Map(); // track id -> { li, cover, title, sub, counts, play, like, skip, remove }
+
+function libraryRow(id) {
+  let row = listRows.get(id);
+  if (row) return row;
+  const track = () => state.tracks.get(id);
+  const el = (tag, className) => {
+    const e = document.createElement(tag);
+    if (className) e.className = className;
+    return e;
+  };
+  row = { li: el('li'), cover: el('img', 'cover'), title: el('span', 'title'), sub: el('span', 'sub'), counts: el('span', 'counts') };
+  row.li.dataset.id = id;
+  row.cover.alt = '';
+  row.counts.dataset.testid = 'counts';
+  row.play = button('Play', 'play', '', () => playTrack(id));
+  row.like = button('♡ Like', 'like', '', () => toggleLike(track()));
+  row.skip = button('Skip', 'skip', '', () => skipTrack(id));
+  row.remove = button('Remove', 'remove', '', () => removeFromHistory(track()));
+  const info = el('div', 'info');
+  info.append(row.title, row.sub, row.counts);
+  const actions = el('div', 'actions');
+  actions.append(row.play, row.like, row.skip, row.remove);
+  row.li.append(row.cover, info, actions);
+  listRows.set(id, row);
+  return row;
+}
+
+export function renderLibrary() {
+  const libraryEl = $('library');
+  const audioEl = $('audio');
+  const tracks = [...state.tracks.values()];
+  $('library-empty').hidden = tracks.length > 0;
+  $('library-count').textContent = tracks.length ? `(${tracks.length})` : '';
+  const focused = document.activeElement?.closest?.('li[data-id]');
+  const focusKey = focused ? [focused.dataset.id, document.activeElement.dataset.testid] : null;
+  const live = new Set(tracks.map((t) => t.id));
+  for (const [id, row] of listRows) {
+    if (!live.has(id)) {
+      row.li.remove();
+      listRows.delete(id);
+    }
+  }
+  let prev = null;
+  for (const t of tracks) {
+    const row = libraryRow(t.id);
+    const { title, who } = entryText(t);
+    const item = historyItem(t, false);
+    // The playing row is marked (and named for screen readers); the Play label stays put.
+    row.li.classList.toggle('playing', state.playing === t.id);
+    if (state.playing === t.id) setAttr(row.li, 'aria-current', 'true');
+    else row.li.removeAttribute('aria-current');
+    const cover = t.cover ? objectUrl(t.cover) : null;
+    if (cover && row.cover.getAttribute('src') !== cover) row.cover.src = cover;
+    row.cover.classList.toggle('no-cover', !cover);
+    setText(row.title, title);
+    const notes = [];
+    if (who) notes.push(who);
+    if (t.duration) notes.push(formatDuration(t.duration));
+    if (t.source === 'demo') notes.push(`demo · ${t.credit?.license || ''}`);
+    if (t.sameAs) {
+      const first = state.tracks.get(t.sameAs);
+      notes.push(`same track as ${first ? first.name : 'another file'}`);
+    }
+    setText(row.sub, notes.join(' · '));
+    const n = (k, one, many) => `${k} ${k === 1 ? one : many}`;
+    setText(row.counts, item
+      ? `${n(item.plays || 0, 'play', 'plays')} · ${n(item.full_listens || 0, 'full listen', 'full listens')}`
+        + ` · ${n(item.skips || 0, 'skip', 'skips')}${item.liked ? ' · liked' : ''}`
+      : '');
+    setAttr(row.play, 'aria-label', state.playing === t.id && !audioEl.paused ? `Play ${title} again (playing)` : `Play ${title}`);
+    setText(row.like, item?.liked ? '♥ Liked' : '♡ Like');
+    setAttr(row.like, 'aria-label', `Like ${title}`);
+    setAttr(row.like, 'aria-pressed', String(Boolean(item?.liked)));
+    setAttr(row.skip, 'aria-label', `Skip ${title}`);
+    setAttr(row.remove, 'aria-label', `Remove ${title} from your history`);
+    // The list follows the library's order; a row moves only when it is out of place.
+    const want = prev ? prev.nextSibling : libraryEl.firstChild;
+    if (want !== row.li) libraryEl.insertBefore(row.li, want);
+    prev = row.li;
+  }
+  // A moved row loses focus; give it back to the same button.
+  if (focusKey && !document.activeElement?.closest?.('li[data-id]')) {
+    libraryEl.querySelector(`li[data-id="${focusKey[0]}"] [data-testid="${focusKey[1]}"]`)?.focus();
+  }
+}
+
+/** Lists a file that was not added, with the reason. */
+export function addBadFile(name, reason) {
+  const badFilesEl = $('bad-files');
+  shown.stats.bad += 1;
+  const li = document.createElement('li');
+  li.textContent = `${name}: ${reason}`;
+  badFilesEl.append(li);
+  $('bad-count').textContent = String(badFilesEl.children.length);
+  $('bad-files-none').hidden = true;
+}
+
+/** Empties the "Files not added" list (Forget me). */
+export function clearBadFiles() {
+  $('bad-files').replaceChildren();
+  $('bad-count').textContent = '0';
+  $('bad-files-none').hidden = false;
+}
