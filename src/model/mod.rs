@@ -25,6 +25,7 @@
 
 pub mod ainrnn;
 pub mod attention;
+pub mod batch;
 pub mod browser;
 pub mod contrastive;
 pub mod fit;

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::history::Portrait;
 use crate::error::{Error, Result};
 use crate::model::ainrnn::{self, Ainrnn, Batch};
+use crate::model::batch::{gather, PaddedHistories};
 use crate::model::model_file::encode_catalog;
 use crate::model::portrait::PortraitBatch;
 use crate::model::song_encoder::{self, SongEncoder};
@@ -432,12 +433,6 @@ impl Trainer {
         let b = examples.len();
         let n_items = self.features.dim(0)?;
         let max_len = self.model.config().max_len;
-        let t = examples
-            .iter()
-            .map(|e| e.history.len().min(max_len))
-            .max()
-            .unwrap_or(0)
-            .max(1);
         let p = examples
             .iter()
             .map(|e| e.positives.len())
@@ -487,22 +482,16 @@ impl Trainer {
                 (distinct.len() - 1) as u32
             })
         };
-        // Right-padded histories of the last `max_len` items; padding points at row 0 with
-        // mask 0 (never used). Padded positive slots repeat the first positive and are masked
-        // out of the loss.
-        let (mut hist_rows, mut plays, mut mask) =
-            (vec![0u32; b * t], vec![0f32; b * t], vec![0f32; b * t]);
+        // The last `max_len` items of each history (padded in `PaddedHistories`). Padded
+        // positive slots repeat the first positive and are masked out of the loss.
+        let mut windows: Vec<Vec<(u32, f32)>> = Vec::with_capacity(b);
         let mut cand_rows = Vec::with_capacity(b * c);
         let mut cand_items = Vec::with_capacity(b * c);
         let mut pos_mask = vec![0f32; b * p];
         let mut neg_mask = vec![0f32; b * n_neg];
         for (i, e) in examples.iter().enumerate() {
             let recent = &e.history[e.history.len().saturating_sub(max_len)..];
-            for (s, &(item, pl)) in recent.iter().enumerate() {
-                hist_rows[i * t + s] = row(item);
-                plays[i * t + s] = pl;
-                mask[i * t + s] = 1.0;
-            }
+            windows.push(recent.iter().map(|&(item, pl)| (row(item), pl)).collect());
             for k in 0..p {
                 let item = *e.positives.get(k).unwrap_or(&e.positives[0]);
                 cand_items.push(item);
@@ -516,18 +505,9 @@ impl Trainer {
             }
         }
         let dev = &self.device;
-        let d = self.model.config().item_dim;
         let table = self.embed(distinct)?; // (distinct items, d)
-        let gather = |rows: Vec<u32>, shape: (usize, usize, usize)| -> Result<Tensor> {
-            let n = rows.len();
-            Ok(table
-                .index_select(&Tensor::from_vec(rows, n, dev)?, 0)?
-                .reshape(shape)?)
-        };
-        let history = gather(hist_rows, (b, t, d))?;
-        let candidates = gather(cand_rows, (b, c, d))?;
-        let plays = Tensor::from_vec(plays, (b, t), dev)?;
-        let mask = Tensor::from_vec(mask, (b, t), dev)?;
+        let (history, plays, mask) = PaddedHistories::new(&windows).tensors(&table)?;
+        let candidates = gather(&table, cand_rows, b, c)?;
         let portraits: Vec<Option<&Portrait>> =
             examples.iter().map(|e| e.portrait.as_ref()).collect();
         let (portrait, _) = PortraitBatch::new(&portraits, &self.model.config().portrait, dev)?;
