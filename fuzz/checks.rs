@@ -156,8 +156,12 @@ pub fn browser_model(data: &[u8]) {
             skips: 1.0,
         },
     ];
-    let opts = RankOptions { k: 3, retrieve: 3 };
-    match model.rank(&table, &history, &Default::default(), &opts) {
+    let opts = RankOptions {
+        k: 3,
+        retrieve: 3,
+        diversity: 0,
+    };
+    match model.rank(&table, &history, &Default::default(), &opts, &[]) {
         Ok(ranked) => assert!(
             ranked
                 .iter()

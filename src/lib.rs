@@ -11,10 +11,11 @@
 //!    (symphonia) and resampling (rubato) to 22050 Hz.
 //! 2. [`features`] — pure DSP: MFCC, scattering, HFC, HPCP and the track descriptor.
 //! 3. [`data`] — listening data loaders, histories and splits; [`metrics`] — ranking metrics;
-//!    [`ranking`] — the `Recommender` trait every model implements and the top-k rule.
+//!    [`ranking`] — the `Recommender` trait every model implements, the top-k rule and the
+//!    diversity re-rank.
 //! 4. [`model`] — AINRNN in candle: song encoder, dense IndRNN stack, eq. 4 attention, portrait;
 //!    the browser model and its fine-tuning.
-//! 5. [`recommend`] — the answer (ids, names, attention) and the diversity re-rank.
+//! 5. [`recommend`] — the answer (ids, names, scores, attention).
 //! 6. [`eval`] — protocols, tuning, the baselines and the neural models' trainer adapter.
 //! 7. Natively, `drivers` — one call per CLI subcommand; `serve` — the page's static server.
 //!    In wasm, `wasm` — the only file that knows about JavaScript.

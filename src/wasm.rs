@@ -383,16 +383,25 @@ impl Recommender {
         self.session.model().uses_portrait()
     }
 
-    /// Replaces the library (`descriptors`: one descriptor after another); returns the number
-    /// of songs. A bad descriptor throws and the previous library stays.
+    /// Replaces the library (`descriptors`: one descriptor after another; `artists`: each
+    /// row's artist, or omitted) and returns the number of songs. A bad descriptor throws and
+    /// the previous library stays.
     #[wasm_bindgen(js_name = setLibrary)]
-    pub fn set_library(&mut self, descriptors: &[f32]) -> Result<usize, JsError> {
+    pub fn set_library(
+        &mut self,
+        descriptors: &[f32],
+        artists: Option<Vec<String>>,
+    ) -> Result<usize, JsError> {
         self.tune_started = None;
-        self.session.set_library(descriptors).map_err(js_err)
+        self.session
+            .set_library(descriptors, &artists.unwrap_or_default())
+            .map_err(js_err)
     }
 
-    /// The `k` best unheard songs: `[{ item, score, prior, attention: number[] }]`, never one of
-    /// the history or of `exclude` (rows). Options: `{ k: 10, retrieve: 200 }`.
+    /// The `k` best unheard songs: `[{ item, score, prior, attention: number[], model_rank }]`,
+    /// never one of the history or of `exclude` (rows). Options: `{ k: 10, retrieve: 200,
+    /// diversity: 0 }` — `diversity: N` allows at most N songs by one artist in a row (the
+    /// same re-rank as `ainrec recommend --diversity N`; `model_rank` is the position before it).
     pub fn recommend(
         &self,
         history: JsValue,

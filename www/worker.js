@@ -10,8 +10,9 @@
 //   model/browser.safetensors):
 //               {id, type: "model"} -> {analysisKey, descriptorLength, info, usesPortrait}:
 //                 loads the model
-//               {id, type: "setLibrary", descriptors: Float32Array} -> number of rows
-//               {id, type: "recommend", history, exclude, k} -> [{item, score, prior, attention}]
+//               {id, type: "setLibrary", descriptors: Float32Array, artists: string[]} -> number of rows
+//               {id, type: "recommend", history, exclude, k, diversity}
+//                 -> [{item, score, prior, attention, model_rank}]
 //               {id, type: "fineTune", history, options} -> runs fineTuneStart, then
 //                 fineTuneRun(RUN_SLICE_MS) in a loop (progress messages carry `steps`), then
 //                 fineTuneFinish -> {outcome, weights: Uint8Array|null (when kept)}; a "cancel"
@@ -199,10 +200,10 @@ async function fineTune(id, { history, options }) {
   }
 }
 
-function recommend({ history, exclude, k }) {
+function recommend({ history, exclude, k, diversity }) {
   notWhileTuning();
   const started = performance.now();
-  const list = model().recommend(history, exclude || [], { k: k || 10 });
+  const list = model().recommend(history, exclude || [], { k: k || 10, diversity: diversity || 0 });
   return { result: { list, ms: performance.now() - started }, transfer: [] };
 }
 
@@ -213,9 +214,9 @@ const handlers = {
   inspect: (_, data) => inspect(data),
   key: (_, { options }) => ({ result: analysisKey(options), transfer: [] }),
   model: async () => ({ result: await loadModel(), transfer: [] }),
-  setLibrary: (_, { descriptors }) => {
+  setLibrary: (_, { descriptors, artists }) => {
     notWhileTuning();
-    return { result: model().setLibrary(descriptors), transfer: [] };
+    return { result: model().setLibrary(descriptors, artists), transfer: [] };
   },
   recommend: (_, data) => recommend(data),
   fineTune: (id, data) => fineTune(id, data),

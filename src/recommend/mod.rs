@@ -1,8 +1,7 @@
 //! The answer of `ainrec recommend` and the page: a model's [`top_k`] over the catalog as
 //! ids, names, scores and attention ([`recommend`]), optionally re-ranked so that one artist
-//! does not fill the list ([`diversity`]). Evaluation ranks with [`crate::ranking`] directly.
-
-pub mod diversity;
+//! does not fill the list ([`crate::ranking::diversity`]). Evaluation ranks with
+//! [`crate::ranking`] directly.
 
 use serde::{Deserialize, Serialize};
 

@@ -166,7 +166,7 @@ fn prior_is_eq4_on_a_worked_example() {
 fn untrained_ranking_is_the_prior_with_attention_weights() {
     let d = demo();
     let mut s = Session::new(MODEL).unwrap();
-    assert_eq!(s.set_library(&flat(&d)).unwrap(), d.descriptors.len());
+    assert_eq!(s.set_library(&flat(&d), &[]).unwrap(), d.descriptors.len());
     let history = scripted_history(&d);
     let recs = s
         .recommend(&history, &HashSet::new(), &RankOptions::default())
@@ -335,7 +335,7 @@ struct Run {
 /// kept weights survive a save).
 fn run_script(d: &Demo, history: &[Step], cfg: FineTuneConfig) -> Run {
     let mut s = Session::new(MODEL).unwrap();
-    s.set_library(&flat(d)).unwrap();
+    s.set_library(&flat(d), &[]).unwrap();
     let prior = s.fine_tune_start(history, cfg).unwrap().unwrap();
     let mut losses = Vec::new();
     while let Some(r) = s.fine_tune_step().unwrap() {
@@ -446,7 +446,7 @@ fn on_a_steady_taste_the_prior_is_near_the_ceiling_and_a_worse_run_is_rolled_bac
 fn a_forced_nan_rolls_back_to_the_weights_before() {
     let d = demo();
     let mut s = Session::new(MODEL).unwrap();
-    s.set_library(&flat(&d)).unwrap();
+    s.set_library(&flat(&d), &[]).unwrap();
     let history = scripted_history(&d);
     let shipped = s
         .recommend(&history, &HashSet::new(), &RankOptions::default())
@@ -472,13 +472,13 @@ fn a_forced_nan_rolls_back_to_the_weights_before() {
 fn the_file_round_trips_and_bad_files_change_nothing() {
     let d = demo();
     let mut s = Session::new(MODEL).unwrap();
-    s.set_library(&flat(&d)).unwrap();
+    s.set_library(&flat(&d), &[]).unwrap();
     let history = scripted_history(&d);
     let opts = RankOptions::default();
     let before = s.recommend(&history, &HashSet::new(), &opts).unwrap();
     let bytes = s.weights().unwrap();
     let mut t = Session::new(&bytes).unwrap();
-    t.set_library(&flat(&d)).unwrap();
+    t.set_library(&flat(&d), &[]).unwrap();
     assert_eq!(
         t.recommend(&history, &HashSet::new(), &opts).unwrap(),
         before
@@ -521,7 +521,7 @@ fn the_file_round_trips_and_bad_files_change_nothing() {
         before
     );
     // A library with a wrong-length row is refused and the old library stays.
-    assert!(s.set_library(&[1.0; 7]).is_err());
+    assert!(s.set_library(&[1.0; 7], &[]).is_err());
     assert_eq!(s.library_len(), d.descriptors.len());
 }
 

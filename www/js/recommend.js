@@ -1,10 +1,9 @@
 // Recommendations: the browser model lives in the compute worker (a wasm `Recommender`); this
 // module loads it and its weights, gives it the library (the rows it ranks) and the history
-// mapped onto those rows, asks for a ranking when either changed (debounced), re-ranks it for
-// diversity and shows it with what each pick attended to.
+// mapped onto those rows, asks for a ranking when either changed (debounced; the diversity
+// rule is the Rust one, applied in the worker) and shows it with what each pick attended to.
 import * as store from '../store.js';
-import { diversify } from './diversify.js';
-import { entryText, norm } from './format.js';
+import { entryText } from './format.js';
 import { viridis } from './heatmap.js';
 import { playTrack } from './playback.js';
 import { model, shown, state } from './state.js';
@@ -12,7 +11,6 @@ import { $, button } from './ui.js';
 import { request } from './worker-rpc.js';
 
 const REC_K = 10;
-const REC_POOL = 30; // asked of the model, then re-ranked by the diversity control
 const RECOMMEND_DEBOUNCE_MS = 300;
 const BECAUSE_TOP = 3;
 
@@ -123,7 +121,10 @@ function libraryRows() {
 /** Gives the worker the current library (when it changed). */
 export async function ensureLibrary() {
   const rows = libraryRows();
-  const sig = rows.join(',');
+  // Each row's artist as the visitor sees it (the Rust diversity rule normalises it): a changed
+  // artist tag changes the signature, so the worker gets the library again.
+  const artists = rows.map((id) => state.tracks.get(id)?.artist || '');
+  const sig = JSON.stringify([rows, artists]);
   if (sig === model.librarySig) return;
   if (!rows.length) {
     // Nothing to rank: the worker keeps its previous rows, none of which is referenced.
@@ -132,7 +133,7 @@ export async function ensureLibrary() {
   }
   const all = new Float32Array(rows.length * model.descriptorLength);
   rows.forEach((id, i) => all.set(state.descriptors.get(id), i * model.descriptorLength));
-  await request({ type: 'setLibrary', descriptors: all }, { transfer: [all.buffer] }).done;
+  await request({ type: 'setLibrary', descriptors: all, artists }, { transfer: [all.buffer] }).done;
   model.rows = rows;
   model.rowIndex = new Map(rows.map((id, i) => [id, i]));
   model.librarySig = sig;
@@ -160,7 +161,7 @@ export function scheduleRecommend() {
 
 function diversityLimit() {
   const n = Math.round(Number($('diversity-n').value));
-  return $('diversity').checked && n >= 1 ? n : Infinity;
+  return $('diversity').checked && n >= 1 ? n : 0; // 0: no limit
 }
 
 async function recompute() {
@@ -187,10 +188,10 @@ async function recompute() {
       shown.recommendations = [];
       shown.recommendedFor = ids;
     } else {
-      const { list, ms } = await request({ type: 'recommend', history: steps, exclude: [], k: REC_POOL }).done;
+      // The diversity rule runs in Rust (ranking/diversity.rs), as `ainrec recommend --diversity`.
+      const { list, ms } = await request({ type: 'recommend', history: steps, exclude: [], k: REC_K, diversity: limit }).done;
       shown.recommendMs.push(ms);
-      const artists = list.map((r) => norm(state.tracks.get(model.rows[r.item])?.artist));
-      renderRecommendations(diversify(list, artists, limit, REC_K), ids);
+      renderRecommendations(list, ids);
       shown.recommendedFor = ids;
     }
     model.recSig = sig;

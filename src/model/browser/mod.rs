@@ -54,6 +54,7 @@ use crate::model::song_encoder::{self, SongEncoder};
 use crate::model::{
     from_safetensors, named_vars, safetensors_metadata, seeded_var_builder, to_safetensors,
 };
+use crate::ranking::diversity::diversify;
 
 /// Version of the browser model file layout.
 pub const BROWSER_FORMAT_VERSION: u32 = 1;
@@ -112,6 +113,9 @@ pub struct Ranked {
     /// Attention weights over the history steps used (the last `max_len`), oldest first; they
     /// sum to 1.
     pub attention: Vec<f32>,
+    /// 0-based position in the model's order before the diversity re-rank (equal to the shown
+    /// position when nothing moved; the page says "moved up to vary artists" otherwise).
+    pub model_rank: usize,
 }
 
 /// What [`BrowserModel::score`] returns, one entry per candidate.
@@ -133,13 +137,21 @@ pub struct RankOptions {
     pub k: usize,
     /// Candidates rescored with full attention after stage 1.
     pub retrieve: usize,
+    /// At most this many songs by one artist in a row ([`crate::ranking::diversity`]); 0: no
+    /// limit. The re-rank draws from the model's best [`DIVERSITY_POOL`]` · k`.
+    pub diversity: usize,
 }
+
+/// With a diversity limit, the re-rank chooses from the model's best `DIVERSITY_POOL · k` songs
+/// (the page's rule since it had one: ask for 30, show 10).
+pub const DIVERSITY_POOL: usize = 3;
 
 impl Default for RankOptions {
     fn default() -> Self {
         RankOptions {
             k: 10,
             retrieve: 200,
+            diversity: 0,
         }
     }
 }
@@ -469,6 +481,7 @@ impl BrowserModel {
         history: &[Step],
         exclude: &HashSet<usize>,
         opts: &RankOptions,
+        artists: &[String],
     ) -> Result<Vec<Ranked>> {
         let stage1 = self.stage1_scores(table, history)?;
         let heard: HashSet<usize> = history.iter().map(|s| s.item).collect();
@@ -476,16 +489,23 @@ impl BrowserModel {
             .filter(|i| !heard.contains(i) && !exclude.contains(i))
             .collect();
         order.sort_by(|&a, &b| stage1[b].total_cmp(&stage1[a]).then(a.cmp(&b)));
-        order.truncate(opts.retrieve.max(opts.k));
+        let shown = if opts.diversity > 0 {
+            opts.k.saturating_mul(DIVERSITY_POOL)
+        } else {
+            opts.k
+        };
+        order.truncate(opts.retrieve.max(shown));
         if history.is_empty() {
             order.truncate(opts.k);
             return Ok(order
                 .into_iter()
-                .map(|item| Ranked {
+                .enumerate()
+                .map(|(r, item)| Ranked {
                     item,
                     score: 0.0,
                     prior: 0.0,
                     attention: vec![],
+                    model_rank: r,
                 })
                 .collect());
         }
@@ -502,6 +522,7 @@ impl BrowserModel {
                 score: scores[j],
                 prior: prior[j],
                 attention: attention.get(j).cloned().unwrap_or_default(),
+                model_rank: 0,
             })
             .collect();
         if let Some(r) = ranked
@@ -514,8 +535,19 @@ impl BrowserModel {
             )));
         }
         ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
-        ranked.truncate(opts.k);
-        Ok(ranked)
+        ranked.truncate(shown);
+        for (r, x) in ranked.iter_mut().enumerate() {
+            x.model_rank = r;
+        }
+        if opts.diversity == 0 {
+            return Ok(ranked);
+        }
+        let pairs: Vec<(usize, f32)> = ranked.iter().map(|r| (r.item, r.score)).collect();
+        let artist = |item: usize| artists.get(item).map(String::as_str);
+        Ok(diversify(&pairs, artist, opts.diversity, opts.k)
+            .into_iter()
+            .map(|d| ranked[d.model_rank].clone())
+            .collect())
     }
 
     /// The weights as safetensors bytes with the configuration and `info` in the metadata.

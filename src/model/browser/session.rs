@@ -15,6 +15,8 @@ use crate::error::{Error, Result};
 pub struct Session {
     model: BrowserModel,
     table: Tensor,
+    /// The artist of each library row (empty: none known; `""`: that row's is unknown).
+    artists: Vec<String>,
     shipped: Vec<u8>,
     tuner: Option<FineTuner>,
 }
@@ -28,6 +30,7 @@ impl Session {
         Ok(Session {
             model,
             table,
+            artists: Vec::new(),
             shipped: bytes.to_vec(),
             tuner: None,
         })
@@ -44,9 +47,11 @@ impl Session {
     }
 
     /// Replaces the library by `flat` descriptors (one after another, each of the model's
-    /// descriptor length). A bad row fails the whole call and keeps the previous library; a
-    /// running fine-tuning run is abandoned (its rows would no longer mean the same songs).
-    pub fn set_library(&mut self, flat: &[f32]) -> Result<usize> {
+    /// descriptor length) and the artist of each row (`artists` empty when none is known; the
+    /// diversity limit needs them). A bad row fails the whole call and keeps the previous
+    /// library; a running fine-tuning run is abandoned (its rows would no longer mean the same
+    /// songs).
+    pub fn set_library(&mut self, flat: &[f32], artists: &[String]) -> Result<usize> {
         let len = self.model.cfg.descriptor_names.len();
         if flat.len() % len != 0 {
             return Err(Error::invalid(
@@ -59,19 +64,29 @@ impl Session {
             ));
         }
         let rows: Vec<Vec<f32>> = flat.chunks(len).map(<[f32]>::to_vec).collect();
+        if !artists.is_empty() && artists.len() != rows.len() {
+            return Err(Error::invalid(
+                "library artists",
+                format!("none or one per song ({})", rows.len()),
+                artists.len(),
+            ));
+        }
         self.table = self.model.embed_library(&rows)?;
+        self.artists = artists.to_vec();
         self.fine_tune_cancel()?;
         Ok(rows.len())
     }
 
-    /// The top `opts.k` unheard songs for `history` (see [`BrowserModel::rank`]).
+    /// The top `opts.k` unheard songs for `history` (see [`BrowserModel::rank`]), re-ranked
+    /// by the library's artists when `opts.diversity` is set.
     pub fn recommend(
         &self,
         history: &[Step],
         exclude: &HashSet<usize>,
         opts: &RankOptions,
     ) -> Result<Vec<Ranked>> {
-        self.model.rank(&self.table, history, exclude, opts)
+        self.model
+            .rank(&self.table, history, exclude, opts, &self.artists)
     }
 
     /// Starts a fine-tuning run on `history`; returns the check before it (`None` when the

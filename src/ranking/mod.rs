@@ -1,7 +1,10 @@
 //! The interface every model implements and the ranking rule they all share: a user's input
 //! ([`UserInput`], built from evaluation listens or a history file) → one score per catalog item
 //! ([`Recommender`]) → the best `k` outside the history ([`top_k`], ties by [`ranks_before`]).
-//! It sits below the models, so the evaluation, the CLI and the browser rank the same way.
+//! It sits below the models, so the evaluation, the CLI and the browser rank the same way;
+//! [`diversity`] is the re-rank the page and `ainrec recommend --diversity` share.
+
+pub mod diversity;
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
