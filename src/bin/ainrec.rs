@@ -139,17 +139,26 @@ enum Command {
         out: PathBuf,
     },
     /// Recommend from a history file (`{"version": 1, "items": [{"id": ...}, ...]}`); prints JSON.
+    ///
+    /// With the browser model (`--model www/model/browser.safetensors`) the history is a page
+    /// export (the page's Export button): its library is ranked exactly as the page ranks it,
+    /// fine-tuned weights and diversity rule included.
     Recommend {
-        /// The history file.
+        /// The history file (a page export for the browser model).
         #[arg(long)]
         history: PathBuf,
-        /// A model file (`models/hetrec.safetensors`, from `ainrec train`), or a baseline fitted
-        /// on the shipped data: popularity, item_knn or content_knn.
+        /// A model file (`models/hetrec.safetensors` from `ainrec train`, or the browser model
+        /// `models/browser.safetensors`), or a baseline fitted on the shipped data: popularity,
+        /// item_knn or content_knn.
         #[arg(long, default_value = "item_knn")]
         model: String,
         /// Number of recommendations.
         #[arg(short, default_value_t = RecommendOptions::default().k)]
         k: usize,
+        /// At most N in a row by one artist (0: no limit), as the page's "At most N in a row"
+        /// control. A hetrec item is an artist, so there it never reorders.
+        #[arg(long, default_value_t = RecommendOptions::default().diversity)]
+        diversity: usize,
         /// The data folder, holding hetrec2011-lastfm-2k/ (or that folder itself). Default:
         /// $AINREC_DATA, else ./data (`make data` fills it).
         #[arg(long)]
@@ -499,6 +508,7 @@ fn main() -> ExitCode {
             history,
             model,
             k,
+            diversity,
             data,
         } => exit((|| {
             // A model file needs no data folder; a baseline is fitted on hetrec.
@@ -512,6 +522,7 @@ fn main() -> ExitCode {
                 history,
                 model,
                 k,
+                diversity,
                 ..RecommendOptions::default()
             })?;
             println!("{json}");

@@ -14,6 +14,7 @@ pub mod hetrec;
 pub mod history;
 #[cfg(feature = "native")]
 pub mod locate;
+pub mod page_export;
 pub mod splits;
 
 use std::collections::HashMap;

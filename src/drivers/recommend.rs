@@ -1,17 +1,22 @@
-//! `ainrec recommend`: a history file → recommendations, from a model file or a baseline fitted
-//! on every hetrec user that passes the filter.
+//! `ainrec recommend`: a history file → recommendations, from a hetrec model file or a baseline
+//! fitted on every hetrec user that passes the filter; or a page export → the page's ranking of
+//! the visitor's library, from the browser model (`models/browser.safetensors`), the same code
+//! as the page's worker ([`Session`]), diversity rule included.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::data::hetrec::Hetrec;
 use crate::data::history::read_history;
 use crate::data::locate::DataRoot;
+use crate::data::page_export::read_page_export;
 use crate::data::splits::{filter_users, user_mask, SplitConfig};
 use crate::error::{Error, Result};
 use crate::eval::baselines::{baseline_trainer, default_config, BASELINES};
 use crate::eval::FitContext;
+use crate::model::browser::{BrowserModel, RankOptions, Session, Step};
 use crate::ranking::UserInput;
-use crate::recommend::recommend;
+use crate::recommend::{recommend, Attention, RecommendOutput, Recommendation};
 
 /// Options of `ainrec recommend`.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +29,9 @@ pub struct RecommendOptions {
     pub model: String,
     /// Number of recommendations.
     pub k: usize,
+    /// At most this many in a row by one artist (0: no limit). The browser model applies it to
+    /// the library's artist tags; a hetrec item *is* an artist, so there it never reorders.
+    pub diversity: usize,
     /// User filter applied to the shipped data before fitting.
     pub min_items: usize,
 }
@@ -34,7 +42,8 @@ impl Default for RecommendOptions {
             data_dir: DataRoot::resolve(None).hetrec_dir(),
             history: PathBuf::from("history.json"),
             model: "item_knn".into(),
-            k: 10,
+            k: RankOptions::default().k,
+            diversity: RankOptions::default().diversity,
             min_items: SplitConfig::default().min_items,
         }
     }
@@ -47,10 +56,22 @@ pub fn run_recommend(opts: &RecommendOptions) -> Result<String> {
     if opts.k == 0 {
         return Err(Error::invalid("k", "at least 1", 0));
     }
-    let history = read_history(&opts.history)?;
     let as_file = Path::new(&opts.model);
-    if opts.model.ends_with(".safetensors") || as_file.is_file() {
-        let bytes = std::fs::read(as_file).map_err(|e| Error::io(as_file, e))?;
+    let is_file = opts.model.ends_with(".safetensors") || as_file.is_file();
+    let bytes = if is_file {
+        Some(std::fs::read(as_file).map_err(|e| Error::io(as_file, e))?)
+    } else {
+        None
+    };
+    if let Some(bytes) = bytes
+        .as_deref()
+        .filter(|b| BrowserModel::is_browser_model(b))
+    {
+        let out = recommend_library(bytes, as_file, opts)?;
+        return Ok(serde_json::to_string_pretty(&out)? + "\n");
+    }
+    let history = read_history(&opts.history)?;
+    if let Some(bytes) = bytes {
         let loaded =
             crate::model::model_file::load(&bytes).map_err(|e| Error::model_file(as_file, e))?;
         let catalog = &loaded.catalog.catalog;
@@ -88,6 +109,108 @@ pub fn run_recommend(opts: &RecommendOptions) -> Result<String> {
     Ok(serde_json::to_string_pretty(&out)? + "\n")
 }
 
+/// The browser model's ranking of the library in a page export, as the page made it: the rows
+/// are the export's tracks (one per recording, with a descriptor of the model's length), the
+/// history its items on those rows, the weights its fine-tuned ones when they fit the model.
+fn recommend_library(
+    bytes: &[u8],
+    model_path: &Path,
+    opts: &RecommendOptions,
+) -> Result<RecommendOutput> {
+    let export = read_page_export(&opts.history)?;
+    let mut session = Session::new(bytes).map_err(|e| Error::model_file(model_path, e))?;
+    let cfg = session.model().config();
+    let key = cfg.analysis_key.clone();
+    let len = cfg.descriptor_names.len();
+    if export.analysis_key.as_deref() != Some(key.as_str()) {
+        return Err(Error::invalid(
+            "export analysis key",
+            format!("the model's ({key}): re-analyse in the page or use the model it was made for"),
+            export.analysis_key.as_deref().unwrap_or("none"),
+        ));
+    }
+    let mut notes = Vec::new();
+    if let Some(w) = &export.weights {
+        // As the page: weights that do not fit leave the shipped ones in place, said in words.
+        if let Err(e) = session.load_weights(w) {
+            notes.push(format!(
+                "the export's fine-tuned weights were not used ({e}); the shipped weights were"
+            ));
+        }
+    }
+    let rows = export.rows(len);
+    let flat: Vec<f32> = rows
+        .iter()
+        .flat_map(|r| r.descriptor.iter().copied())
+        .collect();
+    let artists: Vec<String> = rows.iter().map(|r| r.artist.clone()).collect();
+    session.set_library(&flat, &artists)?;
+    let index: HashMap<&str, usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect();
+    let mut steps = Vec::new();
+    let mut step_ids = Vec::new();
+    let mut unknown_ids = Vec::new();
+    for it in &export.history.items {
+        match index.get(it.id.as_str()) {
+            Some(&item) => {
+                steps.push(Step {
+                    item,
+                    plays: it.plays.unwrap_or(0) as f32,
+                    liked: it.liked.unwrap_or(false),
+                    skips: it.skips.unwrap_or(0) as f32,
+                });
+                step_ids.push(it.id.as_str());
+            }
+            None => unknown_ids.push(it.id.clone()),
+        }
+    }
+    if steps.is_empty() {
+        return Err(Error::invalid(
+            "history",
+            "at least one item that is a track of the export's library",
+            format!("{} items, none of them one", export.history.items.len()),
+        ));
+    }
+    let rank = RankOptions {
+        k: opts.k,
+        diversity: opts.diversity,
+        ..RankOptions::default()
+    };
+    let ranked = session.recommend(&steps, &HashSet::new(), &rank)?;
+    let recommendations = ranked
+        .into_iter()
+        .map(|r| {
+            // The attention covers the last attention.len() steps, oldest first.
+            let first = step_ids.len() - r.attention.len();
+            let mut attention: Vec<Attention> = r
+                .attention
+                .iter()
+                .zip(&step_ids[first..])
+                .map(|(&weight, id)| Attention {
+                    id: (*id).to_owned(),
+                    weight,
+                })
+                .collect();
+            attention.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.id.cmp(&b.id)));
+            Recommendation {
+                id: rows[r.item].id.clone(),
+                name: rows[r.item].title.clone(),
+                score: r.score,
+                attention,
+                model_rank: (opts.diversity > 0).then_some(r.model_rank),
+            }
+        })
+        .collect();
+    Ok(RecommendOutput {
+        recommendations,
+        unknown_ids,
+        notes,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +239,7 @@ mod tests {
                 history: hist.clone(),
                 model: model.into(),
                 k: 10,
+                diversity: 0,
                 min_items: 40,
             };
             let text = run_recommend(&opts).unwrap();

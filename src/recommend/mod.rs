@@ -31,6 +31,10 @@ pub struct Recommendation {
     pub score: f32,
     /// History items the model attended to, strongest first (empty for models without attention).
     pub attention: Vec<Attention>,
+    /// 0-based position in the model's order before the diversity re-rank (present when a
+    /// diversity limit was asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_rank: Option<usize>,
 }
 
 /// What `ainrec recommend` prints:
@@ -42,6 +46,10 @@ pub struct RecommendOutput {
     /// History ids the model's catalog does not know (omitted when empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unknown_ids: Vec<String>,
+    /// What the answer could not use and did instead, in words (omitted when empty), e.g.
+    /// fine-tuned weights that do not fit the model, as the page says it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Ranks the catalog for `input` and builds the output (without `unknown_ids`, which the caller
@@ -77,11 +85,12 @@ pub fn recommend(
                     weight: w,
                 })
                 .collect(),
+            model_rank: None,
         });
     }
     Ok(RecommendOutput {
         recommendations,
-        unknown_ids: Vec::new(),
+        ..Default::default()
     })
 }
 

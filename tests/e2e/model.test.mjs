@@ -6,10 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { artifacts, openPage, recordTimings, repo, useServerAndBrowser } from './harness.mjs';
+import { artifacts, bin, openPage, recordTimings, repo, useServerAndBrowser } from './harness.mjs';
 
 const catalog = JSON.parse(readFileSync(path.join(repo, 'models', 'demo', 'catalog.json'), 'utf8'));
 
@@ -135,6 +136,44 @@ test('empty history shows what to do; play/like 3 demo tracks -> 10 explained re
   await page.evaluate(() => document.getElementById('audio').pause());
   await settled(page);
   assert.ok(!(await page.evaluate(() => window.ainrec.recommendations.map((r) => r.id))).includes(first));
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
+});
+
+test('the page and `ainrec recommend` rank alike: the same 10 in the same order from its export, for every diversity setting', async () => {
+  const { page, consoleErrors } = await open();
+  await loadDemo(page);
+  await playAll(page, [40, 3, 12]);
+  await libraryButton(page, catalog.tracks[45].sha256, 'like').click();
+  await settled(page);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ainrec-parity-'));
+  // [checkbox, N]: the default (at most 2 in a row), 1, and the rule off.
+  for (const [on, n] of [[true, 2], [true, 1], [false, 2]]) {
+    const runs = await page.evaluate(() => window.ainrec.recommendRuns);
+    const changed = await page.evaluate(([c, k]) => {
+      const box = document.getElementById('diversity');
+      const num = document.getElementById('diversity-n');
+      const differs = box.checked !== c || Number(num.value) !== k;
+      box.checked = c;
+      num.value = String(k);
+      box.dispatchEvent(new Event('change'));
+      return differs;
+    }, [on, n]);
+    if (changed) await page.waitForFunction((r) => window.ainrec.recommendRuns > r, runs, { timeout: 30000 });
+    await settled(page);
+    const shownIds = await page.evaluate(() => window.ainrec.recommendations.map((r) => r.id));
+    const before = await page.evaluate(() => window.ainrec.lastExport?.exported_at ?? null);
+    await page.click('[data-testid=export]');
+    await page.waitForFunction((b) => window.ainrec.lastExport && window.ainrec.lastExport.exported_at !== b, before);
+    const file = path.join(dir, `export-${on ? n : 0}.json`);
+    writeFileSync(file, JSON.stringify(await page.evaluate(() => window.ainrec.lastExport)));
+    const cli = JSON.parse(execFileSync(bin, ['recommend', '--model', path.join(repo, 'www', 'model', 'browser.safetensors'),
+      '--history', file, '--diversity', String(on ? n : 0)], { encoding: 'utf8' }));
+    const cliIds = cli.recommendations.map((r) => r.id);
+    console.log(`diversity ${on ? n : 'off'}: page ${shownIds.map((x) => x.slice(0, 6)).join(' ')}`);
+    assert.equal(shownIds.length, 10);
+    assert.deepEqual(cliIds, shownIds, `diversity ${on ? n : 'off'}: the CLI and the page disagree`);
+  }
   assert.deepEqual(consoleErrors, []);
   await page.close();
 });

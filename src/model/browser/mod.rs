@@ -559,6 +559,13 @@ impl BrowserModel {
         to_safetensors(&self.varmap, meta)
     }
 
+    /// True when `bytes` are a safetensors file that says it is a browser model (of any format
+    /// version: [`BrowserModel::from_bytes`] then names a version mismatch). Callers that take
+    /// both kinds of model file choose the reader with it.
+    pub fn is_browser_model(bytes: &[u8]) -> bool {
+        safetensors_metadata(bytes).is_ok_and(|m| m.contains_key(META_FORMAT))
+    }
+
     /// Reads a browser model file. Anything missing, mis-shaped, of another version or not
     /// finite is an error naming what is wrong; nothing is half-loaded.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
