@@ -191,12 +191,14 @@ bench: setup-rust setup-chromium wasm native
 # reproducer belongs in tests/fixtures/fuzz-regressions/<target>/, which tests/robust/fuzz_replay.rs
 # replays in `make test`. Results: fuzz/RESULTS.md.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= decode model_file history analyzer_options browser_model
+FUZZ_TARGETS ?= decode model_file history analyzer_options browser_model http_head
 # Inputs larger than this are not generated (the seeds fit).
 FUZZ_MAX_LEN_decode := 20000
 FUZZ_MAX_LEN_model_file := 100000
 FUZZ_MAX_LEN_history := 4096
 FUZZ_MAX_LEN_analyzer_options := 512
+# Past the head bounds (8 KiB request line, 16 KiB fields), so the fuzzer reaches them.
+FUZZ_MAX_LEN_http_head := 65536
 # The shipped browser model (1.76 MB) is copied into its corpus: too large to commit twice.
 FUZZ_MAX_LEN_browser_model := 1800000
 

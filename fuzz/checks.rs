@@ -9,6 +9,7 @@ use ainrec::data::history::parse_history;
 use ainrec::features::track::{
     analyze, descriptor_names, AnalyzerOptions, FeatureSet, Span, TrackAnalysis, TrackConfig,
 };
+use ainrec::serve::http::{read_head, Limits};
 
 const HINTS: [Option<&str>; 7] = [
     None,
@@ -172,4 +173,29 @@ pub fn browser_model(data: &[u8]) {
     }
     let again = model.to_bytes().expect("an accepted model serialises");
     BrowserModel::from_bytes(&again).expect("own output loads");
+}
+
+/// Bytes as a client would send them → the server's request-head reader: it never panics,
+/// never reads past its bounds (4 blank lines and a request line, then the header bytes, each
+/// plus the one byte that shows a line is too long), and what it accepts holds to them.
+pub fn http_head(data: &[u8]) {
+    let limits = Limits::default();
+    let mut cur = std::io::Cursor::new(data);
+    let result = read_head(&mut cur, &limits);
+    let bound = 5 * (limits.request_line + 1) + limits.header_bytes + 1;
+    assert!(
+        cur.position() as usize <= bound,
+        "read {} bytes",
+        cur.position()
+    );
+    match result {
+        Ok(Some(h)) => {
+            assert!(h.target.len() < limits.request_line);
+            assert!(h.headers.len() <= limits.header_count);
+            assert!(!h.method.is_empty() && h.minor <= 1);
+        }
+        Ok(None) => {}
+        Err(Ok(r)) => assert!(matches!(r.status, 400 | 414 | 431 | 505), "{r:?}"),
+        Err(Err(_)) => {}
+    }
 }

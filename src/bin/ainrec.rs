@@ -362,7 +362,7 @@ fn cmd_serve(dir: &Path, bind: IpAddr, port: u16) -> ExitCode {
         addr.port()
     );
     let _ = std::io::stdout().flush();
-    server.run(4);
+    server.run();
     ExitCode::SUCCESS
 }
 

@@ -72,10 +72,26 @@ export async function openPage(browser, url, { initScript, viewport } = {}) {
   if (initScript) await page.addInitScript(initScript);
   const requests = [];
   const consoleErrors = [];
-  page.on('request', (r) => requests.push({ url: r.url(), method: r.method(), postData: r.postData() }));
+  // Requests not yet answered, with when they started: when the page does not load, the
+  // error names what it was waiting for (a stalled module, the server, the browser).
+  const pending = new Map();
+  const t0 = Date.now();
+  page.on('request', (r) => {
+    requests.push({ url: r.url(), method: r.method(), postData: r.postData() });
+    pending.set(r, Date.now() - t0);
+  });
+  page.on('requestfinished', (r) => pending.delete(r));
+  page.on('requestfailed', (r) => pending.delete(r));
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(e.message));
-  await page.goto(url);
+  try {
+    await page.goto(url);
+  } catch (err) {
+    const waiting = [...pending].map(([r, at]) => `${r.method()} ${r.url()} (sent at ${at} ms)`);
+    err.message += `\n${requests.length} requests, ${waiting.length} unanswered: ${waiting.join('; ') || 'none'}`
+      + `; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+    throw err;
+  }
   await page.waitForFunction(() => window.ainrec && window.ainrec.version, null, { timeout: 60000 });
   return { page, requests, consoleErrors };
 }

@@ -51,6 +51,11 @@ fn analyzer_options_corpus() {
 }
 
 #[test]
+fn http_head_corpus() {
+    replay("http_head", checks::http_head);
+}
+
+#[test]
 fn browser_model_corpus() {
     replay("browser_model", checks::browser_model);
 }

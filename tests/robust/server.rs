@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use ainrec::serve::StaticServer;
+use ainrec::serve::{ServeConfig, StaticServer};
 
 const SECRET: &str = "TOP-SECRET-MARKER-3f9a";
 
@@ -69,6 +69,10 @@ fn request(addr: SocketAddr, method: &str, target: &str) -> Reply {
 /// A root `www/` with a page, a module and a wasm file, beside a secret outside it, plus a
 /// symlink inside the root that points at the secret.
 fn site() -> (tempfile::TempDir, SocketAddr) {
+    site_with(ServeConfig::default())
+}
+
+fn site_with(config: ServeConfig) -> (tempfile::TempDir, SocketAddr) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("www");
     std::fs::create_dir_all(root.join("pkg")).unwrap();
@@ -78,9 +82,11 @@ fn site() -> (tempfile::TempDir, SocketAddr) {
     std::fs::write(dir.path().join("secret.txt"), SECRET).unwrap();
     #[cfg(unix)]
     std::os::unix::fs::symlink(dir.path().join("secret.txt"), root.join("link.txt")).unwrap();
-    let addr = StaticServer::bind(&root, "127.0.0.1:0".parse().unwrap())
+    // 16 MB: larger than the socket buffers, so a client that does not read blocks the writer.
+    std::fs::write(root.join("big.bin"), vec![7u8; 16 << 20]).unwrap();
+    let addr = StaticServer::bind_with(&root, "127.0.0.1:0".parse().unwrap(), config)
         .unwrap()
-        .spawn(2);
+        .spawn();
     (dir, addr)
 }
 
@@ -177,11 +183,10 @@ fn traversal_in_every_spelling_never_leaves_the_root() {
     ] {
         assert_eq!(request(addr, "GET", target).status, 403, "{target}");
     }
-    // A request line that is not HTTP at all is answered by tiny_http itself: 400 with an
-    // empty body (so nothing a CSP would have to govern).
+    // A request line that is not HTTP at all: 400, with the same headers as every answer.
     let garbage = raw(addr, b"GARBAGE\r\n\r\n");
     assert_eq!(garbage.status, 400);
-    assert!(garbage.body.is_empty());
+    assert_security_headers(&garbage, "400");
     // The same names inside the root are served: the refusals above are not blanket.
     let ok = request(addr, "GET", "/pkg/%2e/ainrec_bg.wasm");
     assert_eq!(ok.status, 200);
@@ -287,4 +292,174 @@ fn the_cli_binds_to_loopback_by_default() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("[default: 127.0.0.1]"));
+}
+
+/// A GET answered within a second (the client gives up after one: a server that is locked up
+/// fails here rather than hanging the test).
+fn answered_within_a_second(addr: SocketAddr, what: &str) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    s.write_all(b"GET /app.js HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head)
+        .unwrap_or_else(|e| panic!("{what}: no answer within 1 s ({e})"));
+    assert_eq!(&head, b"HTTP/1.1 200", "{what}");
+}
+
+/// Robustness II, case 3: four (here six) clients that request a large file and never read
+/// locked up the server for as long as they stayed open; so did four that pipeline 3,000 GETs.
+#[test]
+fn slow_readers_and_pipelined_floods_leave_the_server_answering() {
+    let (_dir, addr) = site();
+    let mut idle = Vec::new();
+    for _ in 0..6 {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(b"GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            .unwrap();
+        idle.push(s);
+    }
+    let flood: Vec<u8> = b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(3000);
+    for _ in 0..4 {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+        // The server stops reading once its writes block: what is not taken is dropped here.
+        let _ = s.write_all(&flood);
+        idle.push(s);
+    }
+    answered_within_a_second(addr, "with 6 slow readers and 4 pipelined floods open");
+    drop(idle);
+}
+
+/// Case 3: a 300 MB header line grew the server by 307 MB; now a head is bounded (431 for the
+/// header fields, 414 for the request line) and nothing beyond the bound is read.
+#[test]
+fn oversized_heads_are_refused_by_status_and_the_server_goes_on() {
+    let (_dir, addr) = site();
+    let mut big = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ".to_vec();
+    big.extend(vec![b'a'; 4 << 20]);
+    big.extend_from_slice(b"\r\n\r\n");
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // The server answers and closes after the bound: the rest of the write may fail.
+    let _ = s.write_all(&big);
+    let mut reply = Vec::new();
+    let _ = s.read_to_end(&mut reply);
+    assert!(
+        reply.starts_with(b"HTTP/1.1 431"),
+        "{:?}",
+        String::from_utf8_lossy(&reply[..reply.len().min(80)])
+    );
+    let long = format!(
+        "GET /{} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        "a".repeat(100_000)
+    );
+    let r = raw(addr, long.as_bytes());
+    assert_eq!(r.status, 414);
+    assert_security_headers(&r, "414");
+    answered_within_a_second(addr, "after the oversized heads");
+}
+
+/// Case 9: the server ignored the Host header (a page elsewhere could reach it through DNS
+/// rebinding). Bound to loopback it answers only for its address or localhost.
+#[test]
+fn a_foreign_host_is_refused() {
+    let (_dir, addr) = site();
+    let ask = |host: &str| {
+        raw(
+            addr,
+            format!("GET / HTTP/1.1\r\n{host}Connection: close\r\n\r\n").as_bytes(),
+        )
+    };
+    for bad in ["Host: evil.example\r\n", "Host: 127.0.0.1:1\r\n", ""] {
+        let r = ask(bad);
+        assert_eq!(r.status, 421, "{bad:?}");
+        assert!(
+            !String::from_utf8_lossy(&r.body).contains("page"),
+            "{bad:?}"
+        );
+        assert_security_headers(&r, "421");
+    }
+    for good in [
+        format!("Host: 127.0.0.1:{}\r\n", addr.port()),
+        format!("Host: localhost:{}\r\n", addr.port()),
+    ] {
+        assert_eq!(ask(&good).status, 200, "{good:?}");
+    }
+}
+
+/// Slowloris: a head that trickles in is cut off at the head deadline with 408; two requests
+/// on one kept-alive connection are both answered; one connection over the limit gets 503.
+#[test]
+fn heads_have_a_deadline_connections_are_kept_alive_and_bounded() {
+    let config = ServeConfig {
+        head_timeout: Duration::from_secs(1),
+        max_connections: 3,
+        ..ServeConfig::default()
+    };
+    let (_dir, addr) = site_with(config);
+    let mut slow = TcpStream::connect(addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .unwrap();
+    let mut reply = Vec::new();
+    // Bytes keep coming, but too slowly: the deadline is for the whole head.
+    for _ in 0..30 {
+        if slow.write_all(b"a").is_err() {
+            break;
+        }
+        let mut b = [0u8; 64];
+        slow.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        if let Ok(n) = slow.read(&mut b) {
+            reply.extend_from_slice(&b[..n]);
+            break;
+        }
+    }
+    assert!(
+        reply.starts_with(b"HTTP/1.1 408"),
+        "{:?}",
+        String::from_utf8_lossy(&reply)
+    );
+
+    let mut keep = TcpStream::connect(addr).unwrap();
+    keep.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut reader = BufReader::new(keep.try_clone().unwrap());
+    for round in 0..2 {
+        keep.write_all(b"GET /app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            .unwrap();
+        let mut status = String::new();
+        reader.read_line(&mut status).unwrap();
+        assert!(
+            status.starts_with("HTTP/1.1 200"),
+            "round {round}: {status}"
+        );
+        let mut len = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if let Some(v) = line.strip_prefix("Content-Length: ") {
+                len = v.trim().parse().unwrap();
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut body = vec![0u8; len];
+        reader.read_exact(&mut body).unwrap();
+        assert_eq!(body, b"export const x = 1;");
+    }
+    // `keep` is one of 3; two more fill the server, the next is turned away.
+    let _a = TcpStream::connect(addr).unwrap();
+    let _b = TcpStream::connect(addr).unwrap();
+    let mut over = TcpStream::connect(addr).unwrap();
+    over.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut reply = Vec::new();
+    let _ = over.read_to_end(&mut reply);
+    assert!(
+        reply.starts_with(b"HTTP/1.1 503"),
+        "{:?}",
+        String::from_utf8_lossy(&reply)
+    );
 }

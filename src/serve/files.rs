@@ -1,23 +1,9 @@
-//! `ainrec serve`: a small static file server for the web page (native only).
-//!
-//! Why our own few lines on top of `tiny_http` rather than any static server: the page
-//! needs particular headers on *every* response, module scripts and the worker
-//! included — the Content-Security-Policy of DESIGN.md §6, cross-origin isolation
-//! (COOP/COEP, for threads later), `nosniff`, and `application/wasm` so that
-//! `WebAssembly.instantiateStreaming` accepts the module.
-//!
-//! Safety: it binds to 127.0.0.1 unless told otherwise, serves only regular files below
-//! its root (percent-decoded paths with `..`, backslashes, NUL or any component that
-//! resolves outside the root are refused with 403), and answers only GET and HEAD.
+//! What the server serves: which file a URL names (never one outside the root, never a
+//! dotfile), its MIME type, and the headers every response carries.
 
-use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
 
 use percent_encoding::percent_decode_str;
-use tiny_http::{Header, Method, Request, Response, Server};
-
-use crate::error::{Error, Result};
 
 /// The Content-Security-Policy sent with every response (DESIGN.md §6).
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
@@ -113,116 +99,6 @@ fn has_percent_escape(s: &str) -> bool {
     let b = s.as_bytes();
     b.windows(3)
         .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
-}
-
-fn header(k: &str, v: &str) -> Header {
-    Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("static header is valid")
-}
-
-fn with_headers<R: std::io::Read>(mut resp: Response<R>, ctype: &str) -> Response<R> {
-    for (k, v) in security_headers() {
-        resp.add_header(header(k, v));
-    }
-    resp.add_header(header("Content-Type", ctype));
-    resp
-}
-
-fn handle(root: &Path, req: Request) {
-    let plain = "text/plain; charset=utf-8";
-    let result = match req.method() {
-        Method::Get | Method::Head => match resolve(root, req.url()) {
-            Ok(path) => match std::fs::File::open(&path) {
-                Ok(f) => {
-                    let resp = with_headers(Response::from_file(f), &content_type(&path));
-                    req.respond(resp)
-                }
-                Err(_) => req.respond(with_headers(
-                    Response::from_string("not found\n").with_status_code(404),
-                    plain,
-                )),
-            },
-            Err(Refusal::Forbidden) => req.respond(with_headers(
-                Response::from_string("forbidden\n").with_status_code(403),
-                plain,
-            )),
-            Err(Refusal::NotFound) => req.respond(with_headers(
-                Response::from_string("not found\n").with_status_code(404),
-                plain,
-            )),
-        },
-        _ => {
-            let mut resp = with_headers(
-                Response::from_string("method not allowed\n").with_status_code(405),
-                plain,
-            );
-            resp.add_header(header("Allow", "GET, HEAD"));
-            req.respond(resp)
-        }
-    };
-    // A client that hung up is not our error.
-    let _ = result;
-}
-
-/// A bound server; call [`StaticServer::run`] to serve.
-pub struct StaticServer {
-    server: Arc<Server>,
-    root: PathBuf,
-    addr: SocketAddr,
-}
-
-impl StaticServer {
-    /// Binds to `addr` (port 0 picks a free one) and serves `root`.
-    pub fn bind(root: &Path, addr: SocketAddr) -> Result<Self> {
-        let root = root.canonicalize().map_err(|e| Error::io(root, e))?;
-        if !root.is_dir() {
-            return Err(Error::invalid("serve root", "a directory", root.display()));
-        }
-        let server = Server::http(addr).map_err(|e| {
-            Error::io(
-                addr.to_string(),
-                std::io::Error::new(std::io::ErrorKind::AddrInUse, e.to_string()),
-            )
-        })?;
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| Error::invalid("listen address", "an IP socket", "a unix socket"))?;
-        Ok(Self {
-            server: Arc::new(server),
-            root,
-            addr,
-        })
-    }
-
-    /// The address actually bound.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Serves requests on `threads` threads until the process ends.
-    pub fn run(self, threads: usize) {
-        let workers: Vec<_> = (0..threads.max(1))
-            .map(|_| {
-                let server = Arc::clone(&self.server);
-                let root = self.root.clone();
-                std::thread::spawn(move || {
-                    for req in server.incoming_requests() {
-                        handle(&root, req);
-                    }
-                })
-            })
-            .collect();
-        for w in workers {
-            let _ = w.join();
-        }
-    }
-
-    /// Serves on background threads and returns at once (for tests).
-    pub fn spawn(self, threads: usize) -> SocketAddr {
-        let addr = self.addr;
-        std::thread::spawn(move || self.run(threads));
-        addr
-    }
 }
 
 #[cfg(test)]
