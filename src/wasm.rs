@@ -28,6 +28,23 @@ pub fn debug_panic() {
     panic!("debugPanic: a deliberate panic for the robustness test");
 }
 
+/// The file extensions the page takes as audio ([`crate::audio::AUDIO_EXTENSIONS`]: one list
+/// for the CLI's folder walk and the page's drop zone), lower case, without the dot.
+#[wasm_bindgen(js_name = audioExtensions)]
+pub fn audio_extensions() -> Vec<String> {
+    crate::audio::AUDIO_EXTENSIONS
+        .iter()
+        .map(|e| (*e).to_owned())
+        .collect()
+}
+
+/// The rate every feature is computed at ([`crate::audio::ANALYSIS_RATE`]): the page has Web
+/// Audio render each file to it.
+#[wasm_bindgen(js_name = analysisRate)]
+pub fn analysis_rate() -> u32 {
+    crate::audio::ANALYSIS_RATE
+}
+
 /// The crate version and extractor version, e.g. `"0.1.0+fx1"`.
 #[wasm_bindgen]
 pub fn version() -> String {

@@ -19,7 +19,7 @@
 //                 of its id is Stop (fineTuneCancel, the weights it started from stay)
 //               {id, type: "weights"} -> Uint8Array; {id, type: "loadWeights", bytes};
 //               {id, type: "reset"}
-// Messages out: {type: "ready", version} once; {type: "progress", id, fraction} while an
+// Messages out: {type: "ready", version, audioExtensions, analysisRate} once; {type: "progress", id, fraction} while an
 //               analysis runs; then {id, ok: true, result} or {id, ok: false, error, cancelled}.
 //               {type: "fatal", error, runtime: true, id}: a wasm call trapped (a Rust panic or
 //               another WebAssembly.RuntimeError). The instance is then unusable (its stack and
@@ -29,7 +29,7 @@
 // An analysis runs in steps of ~STEP_MS; between steps the worker yields to its event loop,
 // so a "cancel" message is handled within one step (the Analyzer is freed at once).
 import init, {
-  Analyzer, Recommender, analysisKey, debugPanic, readTags, version,
+  Analyzer, Recommender, analysisKey, analysisRate, audioExtensions, debugPanic, readTags, version,
 } from './pkg/ainrec.js';
 
 const STEP_MS = 40;
@@ -37,7 +37,9 @@ const RUN_SLICE_MS = 100;
 const MODEL_URL = 'model/browser.safetensors';
 
 const ready = init().then(
-  () => self.postMessage({ type: 'ready', version: version() }),
+  () => self.postMessage({
+    type: 'ready', version: version(), audioExtensions: audioExtensions(), analysisRate: analysisRate(),
+  }),
   (err) => self.postMessage({ type: 'fatal', error: `could not load the analyser: ${err}` }),
 );
 

@@ -69,11 +69,6 @@ impl MonoResampler {
         Error::Audio(format!("resampling {from} → {to} Hz failed: {e}"))
     }
 
-    /// Output samples so far.
-    pub fn output_len(&self) -> usize {
-        self.out.len()
-    }
-
     fn emit(&mut self, written: usize) {
         let skip = self.delay_left.min(written);
         self.delay_left -= skip;

@@ -72,11 +72,6 @@ impl FrameMatrix {
             var.iter().map(|s| (s / n).sqrt() as f32).collect(),
         )
     }
-
-    /// Rows as nested vectors (for JSON output).
-    pub fn to_nested(&self) -> Vec<Vec<f32>> {
-        self.rows().map(<[f32]>::to_vec).collect()
-    }
 }
 
 impl serde::Serialize for FrameMatrix {

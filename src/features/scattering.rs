@@ -24,6 +24,13 @@
 //!
 //! Long signals: [`BlockScattering`] computes the same coefficients block by block with
 //! memory independent of the signal length.
+//!
+//! # Why one file (about 1,070 lines of code, the rest its tests)
+//! It is one algorithm — Kymatio's `scattering1d` — and its parts share private state that
+//! must not drift apart: the filter bank's sparse spectra ([`Sparse`]), the per-order
+//! subsampling plan ([`Stage`]), the padded FFT engine and the block driver all index the
+//! same `(j, k)` layout and padding rule. Splitting them would turn those private invariants
+//! into a public API between files; the parity tests against Kymatio cover the file as a whole.
 
 use std::ops::Range;
 use std::sync::Arc;

@@ -13,6 +13,14 @@
 //! The descriptor is, per feature, the mean and the (population) standard deviation over
 //! frames; [`descriptor_names`] names every value. HFC and scattering are summarised after
 //! `log1p` (their raw values span many decades); MFCC and HPCP as they are.
+//!
+//! # Why one file (about 840 lines of code, the rest its tests)
+//! Its one job is the descriptor's layout: which feature sets run ([`FeatureSet`]), over which
+//! span ([`Span`]), in which order the values come ([`descriptor_names`]) and the stepped
+//! analysis that fills them ([`TrackAnalysis`]). The names, the passes and the summary must
+//! agree value for value — a name list in one file and the order it is filled in another is
+//! how a descriptor silently shifts by one. The feature algorithms themselves live in their
+//! own files (`mfcc.rs`, `hfc.rs`, `hpcp.rs`, `scattering.rs`).
 
 use std::ops::Range;
 

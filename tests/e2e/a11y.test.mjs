@@ -183,6 +183,12 @@ test('empty page: controls named, portrait marked as unused by the model, 360 px
   const { page, consoleErrors } = await open(DESKTOP);
   const names = await checkNames(page, 'empty page');
   console.log(`accessibility tree: ${names.count} named controls and regions (${names.roles.join(', ')})`);
+  // The file chooser offers exactly the extensions the Rust side takes as audio (one list for
+  // the CLI's folder walk and the page, handed over by the worker).
+  const rust = readFileSync(path.join(repo, 'src', 'audio', 'mod.rs'), 'utf8')
+    .match(/pub const AUDIO_EXTENSIONS: \[&str; \d+\] = \[([^\]]*)\]/)[1].match(/"([a-z0-9]+)"/g).map((e) => `.${e.slice(1, -1)}`);
+  await page.waitForFunction(() => document.getElementById('file-input').accept !== '');
+  assert.deepEqual((await page.getAttribute('#file-input', 'accept')).split(','), ['audio/*', ...rust]);
   // The model reports that it does not read the portrait; the form says so, field by field.
   assert.equal(await page.evaluate(() => window.ainrec.model().usesPortrait), false);
   assert.match(await page.textContent('[data-testid=portrait-use]'), /^Not used by the current model: it learns from what you play/);

@@ -35,8 +35,14 @@ export function cancelBatch() {
   setStatus('Cancelling…');
 }
 
-/** Adds files ({file, handle?, path?}) to the library (queued; one analysis at a time). */
-export function addFiles(entries) {
+/** Adds files ({file, handle?, path?}) to the library (queued; one analysis at a time). What
+ * counts as audio is known once the worker is ready; drops before that wait for it, in order. */
+export async function addFiles(entries) {
+  try {
+    await ready();
+  } catch {
+    return; // the page already says the analyser could not load
+  }
   const audio = [];
   let companions = 0;
   for (const e of entries) {

@@ -2,12 +2,20 @@
 // on them (the decoder and the analysis on the rate, the inputs and the queue on what counts
 // as audio), and a second copy is one that drifts.
 
-// The analysis runs at this rate (DESIGN §3): Web Audio renders every file to it.
-export const ANALYSIS_RATE = 22050;
+// What the Rust side defines, given by the compute worker once its wasm is loaded (`ready` in
+// worker-rpc.js; everything that reads these waits for it): the rate the analysis runs at
+// (DESIGN §3; Web Audio renders every file to it) and the file extensions taken as audio
+// (src/audio/mod.rs, the same list as the CLI's folder walk). Live bindings: importers see them.
+export let ANALYSIS_RATE = null;
+export let AUDIO_EXTENSIONS = [];
+export let AUDIO_NAME = /$^/;
 
-// Must match the audio extensions of src/ (the Rust CLI list, src/bin/ainrec.rs, lacks `weba`).
-export const AUDIO_EXTENSIONS = ['wav', 'wave', 'mp3', 'ogg', 'oga', 'opus', 'flac', 'm4a', 'mp4', 'aac', 'webm', 'weba', 'mka'];
-export const AUDIO_NAME = new RegExp(`\\.(${AUDIO_EXTENSIONS.join('|')})$`, 'i');
+/** Takes the worker's `ready` message: {analysisRate, audioExtensions}. */
+export function setFromAnalyser({ analysisRate, audioExtensions }) {
+  ANALYSIS_RATE = analysisRate;
+  AUDIO_EXTENSIONS = audioExtensions;
+  AUDIO_NAME = new RegExp(`\\.(${audioExtensions.join('|')})$`, 'i');
+}
 
 // Every library entry is analysed the same way (one analysis key): the 30 s middle excerpt
 // (DESIGN §3); frames only for the heat-map of the last track.

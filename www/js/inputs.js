@@ -4,12 +4,15 @@
 import { addFiles } from './batch.js';
 import { AUDIO_EXTENSIONS } from './config.js';
 import { $, setStatus } from './ui.js';
+import { ready } from './worker-rpc.js';
 
-// The choosers offer what the queue takes (the list lives in config.js, not in the HTML).
-const DOTTED = AUDIO_EXTENSIONS.map((e) => `.${e}`);
+// The choosers offer what the queue takes (the list comes from the Rust side, not the HTML).
+const dotted = () => AUDIO_EXTENSIONS.map((e) => `.${e}`);
 
-export function offerAudioExtensions(input) {
-  input.accept = ['audio/*', ...DOTTED].join(',');
+/** Sets a file input's `accept` once the worker has said which extensions are audio. */
+export async function offerAudioExtensions(input) {
+  await ready().catch(() => {});
+  input.accept = ['audio/*', ...dotted()].join(',');
 }
 
 /** A file input's `change`. */
@@ -25,7 +28,7 @@ async function pickWithHandles(kind) {
   if (kind === 'files') {
     const handles = await window.showOpenFilePicker({
       multiple: true,
-      types: [{ description: 'Audio', accept: { 'audio/*': DOTTED } }],
+      types: [{ description: 'Audio', accept: { 'audio/*': dotted() } }],
     });
     return Promise.all(handles.map(async (h) => ({ file: await h.getFile(), handle: h, path: h.name })));
   }

@@ -11,7 +11,7 @@
 // {type: "fatal", runtime: true}, and the page replaces it (replaceWorker) — the requests in
 // flight fail with "internal error …", the batch goes on, and whoever subscribed with
 // onComputeReplaced loads the model into a new compute worker again.
-import { params } from './config.js';
+import { params, setFromAnalyser } from './config.js';
 import { setStatus } from './ui.js';
 
 // Test-only: `?debugPanicAt=N` makes the first analysis worker's N-th analysis panic in wasm.
@@ -44,7 +44,7 @@ function startWorker(debugPanicAt = 0) {
       const msg = e.data;
       if (handle.dead) return; // a replaced worker's last words
       if (msg.type === 'ready') {
-        resolve(msg.version);
+        resolve(msg);
       } else if (msg.type === 'fatal' && msg.runtime) {
         replaceWorker(handle, msg.error);
       } else if (msg.type === 'fatal') {
@@ -77,7 +77,11 @@ function startWorker(debugPanicAt = 0) {
 
 function startCompute() {
   handles.compute = startWorker();
-  computeReady = handles.compute.ready.then((v) => { workers.version = v; return v; });
+  computeReady = handles.compute.ready.then((msg) => {
+    workers.version = msg.version;
+    setFromAnalyser(msg);
+    return msg.version;
+  });
   computeReady.catch(() => {});
 }
 

@@ -31,17 +31,6 @@ pub const CONTENT_KNN_NEIGHBOURS: [Option<usize>; 7] = [
     None,
 ];
 
-/// Neighbourhood sizes for content-kNN on dense descriptors: z-scores can be negative, so only
-/// positive neighbours in finite lists are used.
-pub const DESCRIPTOR_KNN_NEIGHBOURS: [Option<usize>; 6] = [
-    Some(20),
-    Some(50),
-    Some(100),
-    Some(200),
-    Some(400),
-    Some(1000),
-];
-
 /// How a kNN model turns input items into scores.
 #[derive(Debug, Clone)]
 enum Scorer {
@@ -313,15 +302,6 @@ impl ContentKnnTrainer {
         ContentKnnTrainer {
             weightings: vec![ContentWeighting::Log, ContentWeighting::TfIdf],
             neighbours: CONTENT_KNN_NEIGHBOURS.to_vec(),
-            cache: KnnCache::default(),
-        }
-    }
-
-    /// For dense audio descriptors: z-scored dimensions × [`DESCRIPTOR_KNN_NEIGHBOURS`].
-    pub fn for_descriptors() -> Self {
-        ContentKnnTrainer {
-            weightings: vec![ContentWeighting::ZScore],
-            neighbours: DESCRIPTOR_KNN_NEIGHBOURS.to_vec(),
             cache: KnnCache::default(),
         }
     }

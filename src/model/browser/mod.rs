@@ -625,11 +625,6 @@ impl BrowserModel {
         }
         Ok(())
     }
-
-    /// Sets the `info` metadata (e.g. after fine-tuning).
-    pub fn set_info(&mut self, info: Value) {
-        self.info = info;
-    }
 }
 
 fn axes_var(cfg: &BrowserConfig, vb: &candle_nn::VarBuilder) -> Result<Option<Tensor>> {
