@@ -148,6 +148,7 @@ test('the page and `ainrec recommend` rank alike: the same 10 in the same order 
   await settled(page);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ainrec-parity-'));
   // [checkbox, N]: the default (at most 2 in a row), 1, and the rule off.
+  const orders = {};
   for (const [on, n] of [[true, 2], [true, 1], [false, 2]]) {
     const runs = await page.evaluate(() => window.ainrec.recommendRuns);
     const changed = await page.evaluate(([c, k]) => {
@@ -173,7 +174,10 @@ test('the page and `ainrec recommend` rank alike: the same 10 in the same order 
     console.log(`diversity ${on ? n : 'off'}: page ${shownIds.map((x) => x.slice(0, 6)).join(' ')}`);
     assert.equal(shownIds.length, 10);
     assert.deepEqual(cliIds, shownIds, `diversity ${on ? n : 'off'}: the CLI and the page disagree`);
+    orders[on ? n : 'off'] = shownIds.join();
   }
+  // The history is one that the rule really reorders: at most 1 in a row is not the plain order.
+  assert.notEqual(orders[1], orders.off, 'diversity 1 left the order unchanged: not a reordering fixture');
   assert.deepEqual(consoleErrors, []);
   await page.close();
 });
