@@ -149,7 +149,7 @@ enum Command {
         history: PathBuf,
         /// A model file (`models/hetrec.safetensors` from `ainrec train`, or the browser model
         /// `models/browser.safetensors`), or a baseline fitted on the shipped data: popularity,
-        /// item_knn or content_knn.
+        /// item_knn, content_knn, ease or ials.
         #[arg(long, default_value = "item_knn")]
         model: String,
         /// Number of recommendations.

@@ -25,7 +25,7 @@ pub struct RecommendOptions {
     pub data_dir: PathBuf,
     /// The history file.
     pub history: PathBuf,
-    /// A baseline name (`popularity`, `item_knn`, `content_knn`).
+    /// A baseline name (`popularity`, `item_knn`, `content_knn`, `ease`, `ials`).
     pub model: String,
     /// Number of recommendations.
     pub k: usize,

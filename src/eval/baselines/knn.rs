@@ -194,7 +194,7 @@ impl KnnCache {
     }
 }
 
-fn users_fingerprint(users: &[usize]) -> u64 {
+pub(super) fn users_fingerprint(users: &[usize]) -> u64 {
     users
         .iter()
         .fold(crate::util::rng::hash_str("users"), |h, &u| {

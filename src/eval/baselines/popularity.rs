@@ -19,6 +19,32 @@ pub(super) fn popularity_fallback(counts: &[u32]) -> Vec<f32> {
         .collect()
 }
 
+/// Final scores of a factor model (EASE, iALS): items no training user listened to (score 0 by
+/// construction, no evidence) rank after every other item; an input with no catalog item gets
+/// the popularity order, as the kNN models do.
+pub(super) fn factor_scores(
+    mut scores: Vec<f32>,
+    known: &[bool],
+    fallback: &[f32],
+    has_input: bool,
+) -> Vec<f32> {
+    if !has_input {
+        return fallback.to_vec();
+    }
+    let min = scores
+        .iter()
+        .zip(known)
+        .filter(|(_, k)| **k)
+        .map(|(s, _)| *s)
+        .fold(0f32, f32::min);
+    for ((s, k), f) in scores.iter_mut().zip(known).zip(fallback) {
+        if !*k {
+            *s = min - 1.0 + f;
+        }
+    }
+    scores
+}
+
 /// Most-popular-items recommender.
 #[derive(Debug, Clone)]
 pub struct Popularity {
