@@ -24,6 +24,7 @@ impl Square {
         &self.a[i * self.n..(i + 1) * self.n]
     }
 
+    #[cfg(test)]
     pub(super) fn at(&self, i: usize, j: usize) -> f64 {
         self.a[i * self.n + j]
     }
@@ -93,11 +94,11 @@ pub(super) fn cholesky_solve(l: &Square, b: &mut [f64]) {
         b[i] = (b[i] - dot) / l.a[i * n + i];
     }
     for i in (0..n).rev() {
-        let mut s = b[i];
-        for k in i + 1..n {
-            s -= l.a[k * n + i] * b[k];
-        }
-        b[i] = s / l.a[i * n + i];
+        let below: f64 = (i + 1..n)
+            .zip(&b[i + 1..])
+            .map(|(k, x)| l.a[k * n + i] * x)
+            .sum();
+        b[i] = (b[i] - below) / l.a[i * n + i];
     }
 }
 
@@ -164,9 +165,9 @@ mod tests {
         let b: Vec<f64> = (0..7).map(|i| i as f64 - 3.0).collect();
         let mut x = b.clone();
         cholesky_solve(&l, &mut x);
-        for i in 0..7 {
+        for (i, bi) in b.iter().enumerate() {
             let p: f64 = (0..7).map(|k| m.at(i, k) * x[k]).sum();
-            assert!((p - b[i]).abs() < 1e-9);
+            assert!((p - bi).abs() < 1e-9);
         }
         let mut bad = Square::zeros(2);
         bad.a = vec![1.0, 2.0, 2.0, 1.0];

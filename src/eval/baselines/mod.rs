@@ -1,6 +1,6 @@
 //! Baselines every model is judged against: popularity, item-kNN, content-kNN, EASE and iALS.
 //!
-//! All three are fitted on training users only, tuned on the same validation fold with the same
+//! All of them are fitted on training users only, tuned on the same validation fold with the same
 //! budget ([`crate::eval::TUNING_BUDGET`]) and metric as any other model, and implement
 //! [`Recommender`] so they run through the same ranking code as the neural models.
 //!
