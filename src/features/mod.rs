@@ -3,6 +3,8 @@
 //! - [`frames`]: librosa-compatible STFT (centred, zero-padded, periodic Hann).
 //! - [`mel`]: Slaney mel filter bank and `power_to_db`.
 //! - [`mfcc`]: MFCC (DCT-II ortho) with Δ and ΔΔ.
+//! - [`musicnn_input`]: the musicnn tagger's 16 kHz log-mel input (float16-quantised as musicnn
+//!   does) in 3 s patches.
 //! - [`spectral`]: HFC (Essentia "Masri") and spectral peaks (Essentia `SpectralPeaks`).
 //! - [`hpcp`]: harmonic pitch-class profile (Essentia `HPCP`).
 //! - [`scattering`] (+ [`filter_bank`]): 1-D wavelet scattering, orders 1–2, with Kymatio
@@ -15,6 +17,7 @@ pub mod frames;
 pub mod hpcp;
 pub mod mel;
 pub mod mfcc;
+pub mod musicnn_input;
 pub mod scattering;
 pub mod spectral;
 pub mod track;

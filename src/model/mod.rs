@@ -32,6 +32,7 @@ pub mod fit;
 pub mod indrnn;
 pub mod lstm;
 pub mod model_file;
+pub mod musicnn;
 pub mod portrait;
 pub mod recommender;
 pub mod song_encoder;

@@ -11,6 +11,7 @@ mod hetrec_mini;
 
 mod browser;
 mod layers;
+mod musicnn;
 mod recommender;
 mod train;
 mod wasm_api;
