@@ -397,20 +397,73 @@ fn summarise(
         wall_seconds: wall,
         command: opts.command.clone(),
     };
-    let previous = read_summary(&opts.out_dir.join("results.json")).ok();
-    let (audio_proxy, audio_proxy_settings) = previous
-        .map(|p| (p.audio_proxy, p.audio_proxy_settings))
-        .unwrap_or_default();
-    Summary {
+    let mut summary = Summary {
         results,
-        audio_proxy,
-        audio_proxy_settings,
+        audio_proxy: BTreeMap::new(),
+        audio_proxy_settings: None,
         seconds_per_epoch: runs
             .epoch_times
             .iter()
             .map(|(m, v)| (m.clone(), v.iter().sum::<f64>() / v.len().max(1) as f64))
             .collect(),
         settings,
+    };
+    if let Ok(previous) = read_summary(&opts.out_dir.join("results.json")) {
+        summary.audio_proxy = previous.audio_proxy.clone();
+        summary.audio_proxy_settings = previous.audio_proxy_settings.clone();
+        keep_other_models(&mut summary, previous);
+    }
+    summary
+}
+
+/// Keeps the rows of models this run did not evaluate from the `previous` results.json, when
+/// both runs are complete and used the same protocol (data, threshold, folds, seeds, targets,
+/// negatives, tuning): their numbers are then comparable fold for fold, and adding a baseline
+/// does not mean re-training every neural model. Anything else, and the old rows are dropped.
+/// The command line of each contributing run is kept in `settings.command`, joined by ` ; `.
+fn keep_other_models(summary: &mut Summary, previous: Summary) {
+    let (now, before) = (&summary.settings, &previous.settings);
+    let same_protocol = now.dataset == before.dataset
+        && now.min_items == before.min_items
+        && now.folds == before.folds
+        && now.folds_evaluated.is_none()
+        && before.folds_evaluated.is_none()
+        && now.split_seed == before.split_seed
+        && now.target_fraction == before.target_fraction
+        && now.negatives == before.negatives
+        && now.negative_seed == before.negative_seed
+        && now.tuning == before.tuning;
+    if !same_protocol {
+        return;
+    }
+    let run_now: Vec<String> = summary.settings.grids.keys().cloned().collect();
+    let kept = |m: &String| !run_now.contains(m);
+    for (protocol, models) in previous.results {
+        let table = summary.results.entry(protocol).or_default();
+        for (m, metrics) in models.into_iter().filter(|(m, _)| kept(m)) {
+            table.insert(m, metrics);
+        }
+    }
+    let s = &mut summary.settings;
+    s.grids
+        .extend(before.grids.clone().into_iter().filter(|(m, _)| kept(m)));
+    s.chosen
+        .extend(before.chosen.clone().into_iter().filter(|(m, _)| kept(m)));
+    s.wall_seconds.extend(
+        before
+            .wall_seconds
+            .clone()
+            .into_iter()
+            .filter(|(m, _)| kept(m)),
+    );
+    summary.seconds_per_epoch.extend(
+        previous
+            .seconds_per_epoch
+            .into_iter()
+            .filter(|(m, _)| kept(m)),
+    );
+    if !before.command.split(" ; ").any(|c| c == s.command) {
+        s.command = format!("{} ; {}", before.command, s.command);
     }
 }
 
@@ -495,6 +548,20 @@ mod tests {
             }
         }
 
+        // A run of one more model with the same protocol keeps the others' rows (and the first
+        // command); a run with another protocol replaces them.
+        let on_disk = read_summary(&out.join("results.json")).unwrap();
+        let mut one = opts.clone();
+        one.models = vec!["popularity".into()];
+        one.command = "second".into();
+        let merged = run_eval(&one, &mut |_| {}).unwrap();
+        for p in PROTOCOLS {
+            assert_eq!(merged.results[p].len(), BASELINES.len(), "{p}");
+            assert_eq!(merged.results[p]["item_knn"], on_disk.results[p]["item_knn"]);
+        }
+        assert_eq!(merged.settings.chosen["ials"], on_disk.settings.chosen["ials"]);
+        assert_eq!(merged.settings.command, "test ; second");
+
         // Changing a setting invalidates the checkpoints.
         let mut other = opts.clone();
         other.negative_seed += 1;
@@ -502,6 +569,12 @@ mod tests {
         let mut log3 = Vec::new();
         run_eval(&other, &mut |m| log3.push(m.to_owned())).unwrap();
         assert!(log3.iter().all(|l| !l.contains("resumed")));
+        let replaced = read_summary(&out.join("results.json")).unwrap();
+        assert_eq!(
+            replaced.results["full"].len(),
+            1,
+            "another protocol drops the old rows"
+        );
         let _ = std::fs::remove_dir_all(&out);
     }
 
