@@ -557,9 +557,15 @@ mod tests {
         let merged = run_eval(&one, &mut |_| {}).unwrap();
         for p in PROTOCOLS {
             assert_eq!(merged.results[p].len(), BASELINES.len(), "{p}");
-            assert_eq!(merged.results[p]["item_knn"], on_disk.results[p]["item_knn"]);
+            assert_eq!(
+                merged.results[p]["item_knn"],
+                on_disk.results[p]["item_knn"]
+            );
         }
-        assert_eq!(merged.settings.chosen["ials"], on_disk.settings.chosen["ials"]);
+        assert_eq!(
+            merged.settings.chosen["ials"],
+            on_disk.settings.chosen["ials"]
+        );
         assert_eq!(merged.settings.command, "test ; second");
 
         // Changing a setting invalidates the checkpoints.

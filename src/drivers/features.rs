@@ -7,12 +7,18 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use std::sync::OnceLock;
+
 use crate::audio::decode::{decode_file_with_limits, DecodeLimits};
+use crate::audio::resample::resample_mono;
 use crate::error::{Error, Result};
+use crate::features::musicnn_input;
 use crate::features::scattering::CoeffMeta;
 use crate::features::track::{
     analyze, descriptor_names, scattering_meta, TrackConfig, TrackFrames,
 };
+use crate::features::FrameMatrix;
+use crate::model::musicnn::{Musicnn, Taggram};
 
 /// The features JSON of one file (the schema of `ainrec features`; see the README).
 #[derive(Debug, Serialize)]
@@ -40,6 +46,47 @@ pub struct TrackOutput {
     pub scattering_meta: Option<Vec<CoeffMeta>>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub frames: Option<TrackFrames>,
+    /// With `--frames` and `musicnn`: the tags and embedding of every 3 s patch of the span.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub musicnn_patches: Option<MusicnnPatches>,
+}
+
+/// Per-patch musicnn output (`--frames`): every non-overlapping 3 s patch from the start of the
+/// span (musicnn's `input_overlap=False`), resampled to 16 kHz.
+#[derive(Debug, Serialize)]
+pub struct MusicnnPatches {
+    /// Seconds between patch starts (187 frames × 256 samples at 16 kHz = 2.992 s).
+    pub patch_seconds: f64,
+    /// The tag names, in the order of each row of `tags`.
+    pub tag_names: Vec<String>,
+    /// `patches × 50` probabilities.
+    pub tags: FrameMatrix,
+    /// `patches × 200` embeddings.
+    pub embedding: FrameMatrix,
+}
+
+/// The MSD musicnn weights, compiled into the binary so that `ainrec features --features
+/// musicnn` works from any folder (ISC licence: `models/musicnn_msd.LICENSE`).
+const MUSICNN_WEIGHTS: &[u8] = include_bytes!("../../models/musicnn_msd.safetensors");
+
+/// The tagger, loaded once per process.
+fn musicnn() -> Result<&'static Musicnn> {
+    static TAGGER: OnceLock<std::result::Result<Musicnn, String>> = OnceLock::new();
+    TAGGER
+        .get_or_init(|| Musicnn::from_safetensors(MUSICNN_WEIGHTS).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| Error::Model(e.clone()))
+}
+
+/// musicnn over `span` (samples at [`crate::audio::ANALYSIS_RATE`]): resampled to 16 kHz,
+/// every whole 3 s patch tagged.
+fn musicnn_span(span: &[f32]) -> Result<Taggram> {
+    let pcm = resample_mono(
+        span,
+        crate::audio::ANALYSIS_RATE,
+        musicnn_input::SAMPLE_RATE,
+    )?;
+    musicnn()?.tag_all(&pcm)
 }
 
 /// A file of the batch that could not be analysed, with why.
@@ -160,9 +207,25 @@ pub fn analyse(
     one: bool,
 ) -> Result<TrackOutput> {
     let audio = decode_file_with_limits(path, limits)?;
-    let out = analyze(&audio.samples, cfg)?;
+    let mut out = analyze(&audio.samples, cfg)?;
     let sr = f64::from(audio.sample_rate);
     let frames = cfg.keep_frames;
+    let mut musicnn_patches = None;
+    if cfg.features.musicnn {
+        let span = &audio.samples[out.span_start..out.span_start + out.span_len];
+        let taggram = musicnn_span(span)?;
+        out.descriptor.extend(taggram.descriptor());
+        musicnn_patches = frames.then(|| MusicnnPatches {
+            patch_seconds: musicnn_input::PATCH_SAMPLES as f64
+                / f64::from(musicnn_input::SAMPLE_RATE),
+            tag_names: musicnn_input::MSD_TAGS
+                .iter()
+                .map(|t| t.to_string())
+                .collect(),
+            tags: taggram.tags,
+            embedding: taggram.penultimate,
+        });
+    }
     Ok(TrackOutput {
         file: path.display().to_string(),
         duration_s: audio.duration_s(),
@@ -181,6 +244,7 @@ pub fn analyse(
         scattering_hop: (frames && cfg.features.scattering).then(|| cfg.scattering.hop()),
         scattering_meta: (frames && cfg.features.scattering).then(|| scattering_meta(cfg)),
         frames: out.frames,
+        musicnn_patches,
     })
 }
 

@@ -40,6 +40,74 @@ pub const PATCH_FRAMES: usize = 187;
 /// Samples a patch spans: the audio needed for [`PATCH_FRAMES`] frames starting at frame 0.
 pub const PATCH_SAMPLES: usize = PATCH_FRAMES * HOP;
 
+/// The 50 Last.fm tags of `MSD_musicnn`, in the order of its outputs (`musicnn/configuration.py`
+/// `MSD_LABELS`; the weight file's `tags` metadata must say the same).
+pub const MSD_TAGS: [&str; 50] = [
+    "rock",
+    "pop",
+    "alternative",
+    "indie",
+    "electronic",
+    "female vocalists",
+    "dance",
+    "00s",
+    "alternative rock",
+    "jazz",
+    "beautiful",
+    "metal",
+    "chillout",
+    "male vocalists",
+    "classic rock",
+    "soul",
+    "indie rock",
+    "Mellow",
+    "electronica",
+    "80s",
+    "folk",
+    "90s",
+    "chill",
+    "instrumental",
+    "punk",
+    "oldies",
+    "blues",
+    "hard rock",
+    "ambient",
+    "acoustic",
+    "experimental",
+    "female vocalist",
+    "guitar",
+    "Hip-Hop",
+    "70s",
+    "party",
+    "country",
+    "easy listening",
+    "sexy",
+    "catchy",
+    "funk",
+    "electro",
+    "heavy metal",
+    "Progressive rock",
+    "60s",
+    "rnb",
+    "indie pop",
+    "sad",
+    "House",
+    "happy",
+];
+
+/// Size of musicnn's embedding (its penultimate layer).
+pub const EMBEDDING_DIM: usize = 200;
+
+/// Names of the musicnn values of a descriptor: `tag.<name>` for the 50 probabilities, then
+/// `musicnn_embedding_<i>` for the embedding (means over the span's patches).
+pub fn descriptor_names() -> Vec<String> {
+    MSD_TAGS
+        .iter()
+        .map(|t| format!("tag.{t}"))
+        .chain((0..EMBEDDING_DIM).map(|i| format!("musicnn_embedding_{i}")))
+        .collect()
+}
+
 /// musicnn's mel spectrogram: power, not yet quantised or logged.
 #[derive(Debug)]
 pub struct MelSpectrogram {

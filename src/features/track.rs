@@ -56,6 +56,12 @@ pub struct FeatureSet {
     pub hfc: bool,
     /// Harmonic pitch-class profile (12).
     pub hpcp: bool,
+    /// The musicnn tagger's 50 Last.fm-tag probabilities and 200-d embedding (mean over the
+    /// span's 3 s patches). Computed above this layer (the network is in `model::musicnn`);
+    /// here it only names its values. Not part of `all`: the descriptor families above are
+    /// what the browser model in use today reads, and musicnn is keyed on its own.
+    #[serde(default)]
+    pub musicnn: bool,
 }
 
 impl FeatureSet {
@@ -65,6 +71,7 @@ impl FeatureSet {
         scattering: true,
         hfc: true,
         hpcp: true,
+        musicnn: false,
     };
     /// No feature (the start of a [`FeatureSet::parse`]).
     pub const NONE: Self = Self {
@@ -72,6 +79,7 @@ impl FeatureSet {
         scattering: false,
         hfc: false,
         hpcp: false,
+        musicnn: false,
     };
 
     /// Parses a comma-separated list such as `"mfcc,hfc"`; `"all"` means every feature.
@@ -84,10 +92,11 @@ impl FeatureSet {
                 "scattering" => set.scattering = true,
                 "hfc" => set.hfc = true,
                 "hpcp" => set.hpcp = true,
+                "musicnn" => set.musicnn = true,
                 other => {
                     return Err(Error::invalid(
                         "feature name",
-                        "mfcc, scattering, hfc, hpcp or all",
+                        "mfcc, scattering, hfc, hpcp, musicnn or all",
                         format!("{other:?}"),
                     ))
                 }
@@ -96,7 +105,7 @@ impl FeatureSet {
         if set == Self::NONE {
             return Err(Error::invalid(
                 "feature list",
-                "at least one of mfcc, scattering, hfc, hpcp",
+                "at least one of mfcc, scattering, hfc, hpcp, musicnn",
                 format!("{s:?}"),
             ));
         }
@@ -111,6 +120,7 @@ impl FeatureSet {
             (self.scattering, "scattering"),
             (self.hfc, "hfc"),
             (self.hpcp, "hpcp"),
+            (self.musicnn, "musicnn"),
         ] {
             if on {
                 v.push(name);
@@ -365,6 +375,9 @@ pub fn descriptor_names(cfg: &TrackConfig) -> Vec<String> {
                 names.push(format!("hpcp_{stat}_{pc}"));
             }
         }
+    }
+    if cfg.features.musicnn {
+        names.extend(super::musicnn_input::descriptor_names());
     }
     names
 }

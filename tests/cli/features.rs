@@ -208,3 +208,82 @@ fn folders_are_searched_for_audio() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["tracks"].as_array().unwrap().len(), 5);
 }
+
+/// `ainrec features --features musicnn` on a 16 kHz and a 22.05 kHz WAV of the same 6 s of
+/// "Let's Go Fishin'": 50 named tag probabilities + the 200-d embedding, per patch with
+/// `--frames`, and both files' tags within 0.02 of the original musicnn's on that PCM
+/// (`tests/reference/musicnn/fishin.json`; the CLI decodes at 22.05 kHz and resamples to 16 kHz).
+#[test]
+fn musicnn_tags_16k_and_22k_wavs_like_the_original() {
+    let pcm: Vec<f32> = std::fs::read(fixture("pcm16k/fishin.f32"))
+        .unwrap()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let reference: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/reference/musicnn/fishin.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let ref_rows = rows(&reference["taggram"]);
+    let ref_mean: Vec<f64> = (0..50)
+        .map(|t| ref_rows.iter().map(|r| r[t]).sum::<f64>() / ref_rows.len() as f64)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rate: u32, samples: &[f32]| {
+        let path = dir.path().join(format!("fishin_{rate}.wav"));
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: rate,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::create(&path, spec).unwrap();
+        samples.iter().for_each(|s| w.write_sample(*s).unwrap());
+        w.finalize().unwrap();
+        path
+    };
+    let at_16k = write(16_000, &pcm);
+    let at_22k = write(
+        22_050,
+        &ainrec::audio::resample::resample_mono(&pcm, 16_000, 22_050).unwrap(),
+    );
+    for wav in [at_16k, at_22k] {
+        let v = run_ok(&[
+            "features",
+            "--features",
+            "musicnn",
+            "--frames",
+            wav.to_str().unwrap(),
+        ]);
+        let names: Vec<&str> = v["descriptor_names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap())
+            .collect();
+        assert_eq!(names.len(), 250);
+        assert_eq!(names[5], "tag.female vocalists");
+        assert_eq!(names[50], "musicnn_embedding_0");
+        let d: Vec<f64> = v["descriptor"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        for (t, (ours, theirs)) in d[..50].iter().zip(&ref_mean).enumerate() {
+            assert!(
+                (ours - theirs).abs() <= 0.02,
+                "{}: {} {ours} vs musicnn {theirs}",
+                wav.display(),
+                names[t]
+            );
+        }
+        let patches = &v["musicnn_patches"];
+        assert_eq!(rows(&patches["tags"]).len(), 2, "6 s = two 3 s patches");
+        assert_eq!(rows(&patches["embedding"])[0].len(), 200);
+        assert_eq!(patches["tag_names"][9], "jazz");
+    }
+}

@@ -30,7 +30,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
 use crate::error::{Error, Result};
-use crate::features::musicnn_input::{self, MelSpectrogram, N_MELS, PATCH_FRAMES};
+use crate::features::musicnn_input::{self, MelSpectrogram, MSD_TAGS, N_MELS, PATCH_FRAMES};
 use crate::features::FrameMatrix;
 
 use self::backend::Backend;
@@ -122,10 +122,10 @@ pub struct Musicnn {
 impl Musicnn {
     /// Builds the network from `vb` (names as `models/musicnn_msd.safetensors` has them).
     pub fn new(cfg: Config, tag_names: Vec<String>, vb: VarBuilder) -> Result<Self> {
-        if tag_names.len() != cfg.n_tags {
+        if tag_names.len() != cfg.n_tags || tag_names.iter().zip(MSD_TAGS).any(|(a, b)| a != b) {
             return Err(Error::Model(format!(
-                "the musicnn weights name {} tags; the network has {}",
-                tag_names.len(),
+                "the musicnn weights name the tags {tag_names:?}; this build expects MSD_musicnn's \
+                 {} tags in their order",
                 cfg.n_tags
             )));
         }
@@ -270,6 +270,17 @@ impl Musicnn {
         musicnn_input::check_signal(pcm)?;
         let all: Vec<usize> = (0..musicnn_input::patch_count(pcm.len())).collect();
         self.tag_patches(pcm, &all, 4)
+    }
+}
+
+impl Taggram {
+    /// Mean over patches of the tags, then of the embedding: the `tag.<name>` and
+    /// `musicnn_embedding_<i>` values of a descriptor
+    /// ([`crate::features::musicnn_input::descriptor_names`]).
+    pub fn descriptor(&self) -> Vec<f32> {
+        let (tags, _) = self.tags.mean_std();
+        let (emb, _) = self.penultimate.mean_std();
+        tags.into_iter().chain(emb).collect()
     }
 }
 
