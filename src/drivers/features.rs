@@ -67,7 +67,7 @@ pub struct MusicnnPatches {
 
 /// The MSD musicnn weights, compiled into the binary so that `ainrec features --features
 /// musicnn` works from any folder (ISC licence: `models/musicnn_msd.LICENSE`).
-const MUSICNN_WEIGHTS: &[u8] = include_bytes!("../../models/musicnn_msd.safetensors");
+pub const MUSICNN_WEIGHTS: &[u8] = include_bytes!("../../models/musicnn_msd.safetensors");
 
 /// The tagger, loaded once per process.
 fn musicnn() -> Result<&'static Musicnn> {

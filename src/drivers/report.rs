@@ -447,5 +447,67 @@ pub fn write_model_card(opts: &ModelCardOptions) -> crate::Result<()> {
     let b = read(&opts.browser)?;
     let bm = BrowserModel::from_bytes(&b).map_err(|e| Error::model_file(&opts.browser, e))?;
     md.push_str(&browser_card_section(&bm, b.len(), Some(&summary)));
+    md.push_str(&musicnn_card_section(
+        crate::drivers::features::MUSICNN_WEIGHTS,
+        include_str!("../../models/musicnn_msd.LICENSE"),
+    )?);
     crate::drivers::write_atomic(&opts.out, md)
+}
+
+/// The card of the third-party tagger `models/musicnn_msd.safetensors`: what it is, its size
+/// and tags (read from the file), where it came from and its licence notice (the copyright line
+/// of `models/musicnn_msd.LICENSE`, which must be kept with the weights).
+pub fn musicnn_card_section(weights: &[u8], licence: &str) -> crate::Result<String> {
+    use crate::Error;
+    let st = safetensors::SafeTensors::deserialize(weights)
+        .map_err(|e| Error::Model(format!("musicnn weights: {e}")))?;
+    let parameters: usize = st
+        .tensors()
+        .iter()
+        .map(|(_, t)| t.shape().iter().product::<usize>())
+        .sum();
+    let tagger = crate::model::musicnn::Musicnn::from_safetensors(weights)?;
+    let copyright = licence
+        .lines()
+        .find(|l| l.starts_with("Copyright"))
+        .unwrap_or("(no copyright line found)");
+    Ok(format!(
+        "\n# Model card — `models/musicnn_msd.safetensors` (third-party audio tagger)\n\n\
+         - What: musicnn `MSD_musicnn` (Pons & Serra, ISMIR-LBD 2019), a convolutional tagger of \
+         3 s of 16 kHz audio (96-band log-mel; timbral and temporal front end, dense mid-end, \
+         max + mean pooling) → {n} Last.fm-tag probabilities and a 200-d embedding; {parameters} \
+         stored values (weights and batch-norm statistics), {kb:.1} kB as f32.\n\
+         - Tags: {tags}.\n\
+         - Trained by its authors on the Million Song Dataset's audio with its 50 most frequent \
+         Last.fm tags; they report ROC-AUC 0.880 on the MSD test set (`experiment.result` in the \
+         package). Not re-measured here: the MSD audio is not available to this project.\n\
+         - Source: the TF1 checkpoint in the `musicnn` 0.1.0 package on PyPI, converted by \
+         `tests/reference/gen_musicnn.py`; the Rust network matches the original within 1e-3 per \
+         tag on every patch of 7 fixtures (`tests/model/musicnn.rs`, natively and in Chromium).\n\
+         - Licence: ISC — {copyright} The notice is in `models/musicnn_msd.LICENSE` and must stay \
+         with the weights.\n",
+        n = tagger.tag_names().len(),
+        kb = weights.len() as f64 / 1000.0,
+        tags = tagger.tag_names().join(", "),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn musicnn_card_counts_the_weights_and_keeps_the_notice() {
+        let licence = include_str!("../../models/musicnn_msd.LICENSE");
+        let md = musicnn_card_section(crate::drivers::features::MUSICNN_WEIGHTS, licence).unwrap();
+        // 787,159 trainable values + 4,920 batch-norm statistics (the TF checkpoint's counts).
+        assert!(md.contains("792079 stored values"), "{md}");
+        assert!(
+            md.contains("ISC — Copyright (c) Music Technology Group"),
+            "{md}"
+        );
+        assert!(md.contains("rock, pop, alternative") && md.contains("House, happy."));
+        let damaged = crate::drivers::features::MUSICNN_WEIGHTS;
+        assert!(musicnn_card_section(&damaged[..1000], licence).is_err());
+    }
 }
