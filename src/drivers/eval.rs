@@ -19,7 +19,9 @@ use crate::data::splits::{
 };
 use crate::data::{ContentMatrix, Dataset};
 use crate::drivers::checkpoint::{CheckpointEntry, FoldCheckpoint, Loaded, CHECKPOINT_DIR};
-use crate::drivers::summary::{read_summary, write_summary, DataStats, Settings, Summary};
+use crate::drivers::summary::{
+    read_summary, write_summary, DataStats, Settings, Summary, PAIRED_METRICS,
+};
 use crate::drivers::DEFAULT_OUT_DIR;
 use crate::error::{Error, Result};
 use crate::eval::baselines::{baseline_trainer, BASELINES};
@@ -353,6 +355,8 @@ fn summarise(
     let mut results: BTreeMap<String, BTreeMap<String, BTreeMap<String, MeanStd>>> =
         BTreeMap::new();
     let (mut grids, mut chosen, mut wall) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let mut per_fold: BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<f64>>>> =
+        BTreeMap::new();
     for t in trainers {
         let name = t.name().to_owned();
         let runs = runs
@@ -369,6 +373,19 @@ fn summarise(
                 .entry(protocol.to_owned())
                 .or_default()
                 .insert(name.clone(), aggregate(&tables));
+            let folds: BTreeMap<String, Vec<f64>> = PAIRED_METRICS
+                .iter()
+                .map(|m| {
+                    let v = tables
+                        .iter()
+                        .map(|t| t.get(*m).copied().unwrap_or(f64::NAN));
+                    (m.to_string(), v.collect())
+                })
+                .collect();
+            per_fold
+                .entry(protocol.to_owned())
+                .or_default()
+                .insert(name.clone(), folds);
         }
         grids.insert(name.clone(), t.grid());
         chosen.insert(
@@ -406,6 +423,7 @@ fn summarise(
             .iter()
             .map(|(m, v)| (m.clone(), v.iter().sum::<f64>() / v.len().max(1) as f64))
             .collect(),
+        per_fold,
         settings,
     };
     if let Ok(previous) = read_summary(&opts.out_dir.join("results.json")) {
@@ -442,6 +460,12 @@ fn keep_other_models(summary: &mut Summary, previous: Summary) {
         let table = summary.results.entry(protocol).or_default();
         for (m, metrics) in models.into_iter().filter(|(m, _)| kept(m)) {
             table.insert(m, metrics);
+        }
+    }
+    for (protocol, models) in previous.per_fold {
+        let table = summary.per_fold.entry(protocol).or_default();
+        for (m, folds) in models.into_iter().filter(|(m, _)| kept(m)) {
+            table.insert(m, folds);
         }
     }
     let s = &mut summary.settings;
@@ -520,7 +544,19 @@ mod tests {
         assert!(json["results"]["full"]["item_knn"]["precision@10"]["mean"].is_number());
         assert!(json["audio_proxy"].as_object().unwrap().is_empty());
         assert!(json["seconds_per_epoch"].as_object().unwrap().is_empty());
+        // Per-fold values of every model, for the paired comparison in RESULTS.md.
+        assert_eq!(s.per_fold["full"]["ease"]["precision@10"].len(), 5);
+        assert_eq!(
+            s.per_fold["sampled100"]["item_knn"]["hit@10"].len(),
+            5,
+            "{:?}",
+            s.per_fold
+        );
         let md = std::fs::read_to_string(out.join("RESULTS.md")).unwrap();
+        assert!(
+            md.contains("## Paired comparison") && md.contains(" / 5 |"),
+            "{md}"
+        );
         assert!(
             md.contains("| item_knn | 10 |")
                 && md.contains("non-commercial")

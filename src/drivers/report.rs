@@ -198,6 +198,7 @@ pub fn results_markdown(s: &Summary) -> String {
         }
         md.push('\n');
     }
+    md.push_str(&paired_markdown(s));
     if !s.audio_proxy.is_empty() {
         md.push_str(&audio_proxy_markdown(s));
     }
@@ -243,6 +244,69 @@ pub fn results_markdown(s: &Summary) -> String {
         ));
     }
     md.push_str(&format!("\n## Credit\n\n{CREDIT}\n"));
+    md
+}
+
+/// The paired comparison under full ranking: the reference model (AINRNN when its per-fold
+/// values are recorded, else the model with the best mean P@10) minus every other model, fold
+/// by fold — mean ± sd of the differences and the folds it wins — for P@10 and NDCG@10. Models
+/// whose per-fold values were not recorded are named, not paired.
+fn paired_markdown(s: &Summary) -> String {
+    use crate::util::stats::Paired;
+    let Some(full) = s.per_fold.get("full") else {
+        return String::new();
+    };
+    let p10 = |m: &str| {
+        full.get(m)
+            .and_then(|t| t.get("precision@10"))
+            .map(|v| v.iter().sum::<f64>() / v.len().max(1) as f64)
+    };
+    let reference = if full.contains_key("ainrnn") {
+        "ainrnn".to_owned()
+    } else {
+        match full
+            .keys()
+            .filter_map(|m| p10(m).map(|v| (v, m)))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+        {
+            Some((_, m)) => m.clone(),
+            None => return String::new(),
+        }
+    };
+    let mut md = format!(
+        "## Paired comparison — `full`, per fold\n\n`{reference}` minus each model on the same \
+         test users, fold by fold: mean ± sample sd of the differences, and on how many folds \
+         `{reference}` is ahead (wins / losses / folds).\n\n\
+         | {reference} minus | Δ P@10 | wins | Δ NDCG@10 | wins |\n|---|---|---|---|---|\n"
+    );
+    let cell = |m: &str, metric: &str| -> Option<String> {
+        let a = full.get(reference.as_str())?.get(metric)?;
+        let b = full.get(m)?.get(metric)?;
+        let p = Paired::of(a, b)?;
+        Some(format!(
+            "{:+.4} ± {:.4} | {} / {} / {}",
+            p.diff.mean, p.diff.std, p.wins, p.losses, p.folds
+        ))
+    };
+    for m in full.keys().filter(|m| **m != reference) {
+        if let (Some(p), Some(n)) = (cell(m, "precision@10"), cell(m, "ndcg@10")) {
+            md.push_str(&format!("| {m} | {p} | {n} |\n"));
+        }
+    }
+    let unpaired: Vec<&String> = s
+        .results
+        .get("full")
+        .map(|r| r.keys().filter(|m| !full.contains_key(*m)).collect())
+        .unwrap_or_default();
+    if !unpaired.is_empty() {
+        let names: Vec<String> = unpaired.iter().map(|m| format!("`{m}`")).collect();
+        md.push_str(&format!(
+            "\nNot paired: {} — their rows come from a run that kept only means and spreads; \
+             rerun them (`ainrec eval --models …`) to pair them.\n",
+            names.join(", ")
+        ));
+    }
+    md.push('\n');
     md
 }
 

@@ -29,6 +29,9 @@ pub struct DataStats {
     pub dated_fraction: f64,
 }
 
+/// The metrics whose per-fold values `results.json` keeps (`per_fold`), for paired comparisons.
+pub const PAIRED_METRICS: [&str; 3] = ["precision@10", "ndcg@10", "hit@10"];
+
 /// The `settings` object of `results.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
@@ -80,6 +83,11 @@ pub struct Summary {
     pub audio_proxy_settings: Option<Value>,
     /// `seconds_per_epoch[model]`, filled by the neural models (empty here).
     pub seconds_per_epoch: BTreeMap<String, f64>,
+    /// `per_fold[protocol][model][metric]`: the value on each fold, in fold order, for the
+    /// metrics of [`PAIRED_METRICS`] — what a paired comparison of two models needs. Absent in
+    /// files written before it was kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_fold: BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<f64>>>>,
     /// How the numbers were made.
     pub settings: Settings,
 }

@@ -26,6 +26,36 @@ impl MeanStd {
     }
 }
 
+/// A paired comparison of two models over the same folds: the per-fold differences `a_f − b_f`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Paired {
+    /// Mean and sample standard deviation of the differences.
+    pub diff: MeanStd,
+    /// Folds on which `a` is higher, lower, and equal.
+    pub wins: usize,
+    /// Folds on which `b` is higher.
+    pub losses: usize,
+    /// Folds of the comparison.
+    pub folds: usize,
+}
+
+impl Paired {
+    /// Pairs `a` and `b` fold by fold; `None` when they do not cover the same number of folds
+    /// or hold a non-finite value.
+    pub fn of(a: &[f64], b: &[f64]) -> Option<Self> {
+        if a.len() != b.len() || a.is_empty() || a.iter().chain(b).any(|x| !x.is_finite()) {
+            return None;
+        }
+        let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+        Some(Self {
+            diff: MeanStd::of(&d),
+            wins: d.iter().filter(|x| **x > 0.0).count(),
+            losses: d.iter().filter(|x| **x < 0.0).count(),
+            folds: d.len(),
+        })
+    }
+}
+
 /// The mean and (population) standard deviation of each of `columns` over `rows`, in f64.
 pub fn column_stats(rows: &[Vec<f32>], columns: &[usize]) -> Vec<(f64, f64)> {
     let n = rows.len().max(1) as f64;
@@ -74,6 +104,17 @@ mod tests {
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn paired_differences_by_hand() {
+        // d = (0.1, −0.1, 0.3, 0): mean 0.075, squared deviations sum to 0.0875, sample sd √(0.0875/3).
+        let p = Paired::of(&[0.5, 0.4, 0.6, 0.2], &[0.4, 0.5, 0.3, 0.2]).unwrap();
+        assert!((p.diff.mean - 0.075).abs() < 1e-12);
+        assert!((p.diff.std - (0.0875f64 / 3.0).sqrt()).abs() < 1e-12);
+        assert_eq!((p.wins, p.losses, p.folds), (2, 1, 4));
+        assert!(Paired::of(&[0.1], &[0.1, 0.2]).is_none());
+        assert!(Paired::of(&[f64::NAN], &[0.1]).is_none());
+    }
 
     #[test]
     fn standardized_rows_are_unit_and_constant_columns_vanish() {
