@@ -161,13 +161,7 @@ impl Recommender for Ease {
     }
     fn score(&self, input: &UserInput) -> Result<Vec<f32>> {
         let n = self.fallback.len();
-        if let Some(bad) = input.items.iter().find(|it| it.item >= n) {
-            return Err(Error::invalid(
-                "input item",
-                format!("a catalog index < {n}"),
-                bad.item,
-            ));
-        }
+        super::check_input_items(input, n)?;
         let nu = self.m_inv.n;
         let mut xin = vec![0f64; n];
         // y = X xᵀ (per training user).

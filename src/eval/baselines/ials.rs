@@ -242,13 +242,7 @@ impl Recommender for Ials {
     }
     fn score(&self, input: &UserInput) -> Result<Vec<f32>> {
         let n = self.fallback.len();
-        if let Some(bad) = input.items.iter().find(|it| it.item >= n) {
-            return Err(Error::invalid(
-                "input item",
-                format!("a catalog index < {n}"),
-                bad.item,
-            ));
-        }
+        super::check_input_items(input, n)?;
         let xu = self.fold_in(input);
         let s: Vec<f32> = self
             .items

@@ -96,13 +96,7 @@ impl Recommender for KnnRecommender {
     }
     fn score(&self, input: &UserInput) -> Result<Vec<f32>> {
         let n = self.fallback.len();
-        if let Some(bad) = input.items.iter().find(|it| it.item >= n) {
-            return Err(Error::invalid(
-                "input item",
-                format!("a catalog index < {n}"),
-                bad.item,
-            ));
-        }
+        super::check_input_items(input, n)?;
         let mut s = vec![0f32; n];
         match &self.scorer {
             Scorer::Lists { neighbours, k } => {

@@ -127,6 +127,19 @@ pub fn count_choices(chosen: &[Value]) -> Vec<(Value, usize)> {
     v.into_iter().map(|(_, c)| c).collect()
 }
 
+/// Refuses an input that names an item outside the catalog of `n` items (every baseline's
+/// first check in `score`).
+fn check_input_items(input: &crate::ranking::UserInput, n: usize) -> Result<()> {
+    match input.items.iter().find(|it| it.item >= n) {
+        Some(bad) => Err(Error::invalid(
+            "input item",
+            format!("a catalog index < {n}"),
+            bad.item,
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     // In wasm the same tests run under wasm-bindgen-test (`#[test]` resolves to its macro).
