@@ -137,7 +137,7 @@ test-wasm: setup-rust setup-chromium
 	@# builds, compiled once for both.
 	$(CARGO) test --release --target $(WASM_TARGET) --no-default-features --features tags
 
-test-e2e: setup-e2e setup-ffmpeg wasm native-testing page-assets
+test-e2e: setup-e2e setup-chromium setup-ffmpeg wasm native-testing page-assets
 	@echo "==> end-to-end tests (Playwright + Chromium)"
 	cd tests/e2e && AINREC_BIN=$(TEST_BIN) node --test --test-concurrency=1 *.test.mjs
 
