@@ -130,16 +130,14 @@ impl Musicnn {
             )));
         }
         let eps = cfg.bn_eps;
+        // musicnn's names for its two timbral shapes: 7 frames × 0.4 and × 0.7 of the bands.
         let timbral = cfg
             .timbral_bands
             .iter()
-            .map(|&bands| {
+            .zip(["timbral_74", "timbral_77"])
+            .map(|(&bands, name)| {
                 let block = frontend::Config::timbral(cfg.timbral_filters, bands);
-                FrontendBlock::new(
-                    block,
-                    eps,
-                    vb.pp(format!("timbral_{}", timbral_name(bands, &cfg))),
-                )
+                FrontendBlock::new(block, eps, vb.pp(name))
             })
             .collect::<Result<_>>()?;
         let temporal = cfg
@@ -281,15 +279,5 @@ impl Taggram {
         let (tags, _) = self.tags.mean_std();
         let (emb, _) = self.penultimate.mean_std();
         tags.into_iter().chain(emb).collect()
-    }
-}
-
-/// The weight-file name of a timbral block: `timbral_74` for 0.4 of the bands, `timbral_77` for
-/// 0.7 (musicnn's own names for the two shapes).
-fn timbral_name(bands: usize, cfg: &Config) -> &'static str {
-    if bands == cfg.timbral_bands[0] {
-        "74"
-    } else {
-        "77"
     }
 }
