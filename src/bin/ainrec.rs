@@ -53,7 +53,8 @@ enum Command {
         /// Write the output here instead of standard output.
         #[arg(short, long)]
         output: Option<PathBuf>,
-        /// Comma-separated features: mfcc, scattering, hfc, hpcp (or all).
+        /// Comma-separated features: mfcc, scattering, hfc, hpcp (all = these four), and musicnn
+        /// (50 Last.fm-tag probabilities tag.<name> + a 200-d embedding from the MSD musicnn tagger).
         #[arg(long, default_value_t = FeatureSet::ALL.to_list())]
         features: String,
         /// Analysed span: seconds from the middle of the track, or `whole`. Default: 30,
