@@ -263,8 +263,8 @@ impl Recommender for Ials {
 /// 10, 192 at λ 10 and 30 (α 0.5): 16 configurations (the tuning budget).
 ///
 /// How it got here, each step on validation folds only (the trials are in the fold
-/// checkpoints): the first grid ({32, 64, 128} × (α, λ) ∈ {(2, 1), (10, 1), (10, 10), (40, 10)}
-/// + two 20-sweep runs) chose α = 2, λ = 1 — its lowest corner — on folds 1 and 2 and 128
+/// checkpoints): the first grid ({32, 64, 128} × (α, λ) ∈ {(2, 1), (10, 1), (10, 10), (40, 10)},
+/// and two 20-sweep runs) chose α = 2, λ = 1 — its lowest corner — on folds 1 and 2 and 128
 /// factors (its top) on fold 2; the second ({64, 128} × {(0.5, 1), (1, 1), (2, 1), (5, 1), (2,
 /// 0.1), (2, 10)} + 32 and 192) chose α = 0.5 — again its lowest — on folds 1 and 6; the third
 /// (α ∈ {0.1 … 2} at λ 1, λ ∈ {0.1, 10} at α 0.5) put α's peak inside (0.5 on both folds) but
