@@ -426,9 +426,9 @@ fn summarise(
         per_fold,
         settings,
     };
-    if let Ok(previous) = read_summary(&opts.out_dir.join("results.json")) {
-        summary.audio_proxy = previous.audio_proxy.clone();
-        summary.audio_proxy_settings = previous.audio_proxy_settings.clone();
+    if let Ok(mut previous) = read_summary(&opts.out_dir.join("results.json")) {
+        summary.audio_proxy = std::mem::take(&mut previous.audio_proxy);
+        summary.audio_proxy_settings = previous.audio_proxy_settings.take();
         keep_other_models(&mut summary, previous);
     }
     summary
@@ -440,7 +440,14 @@ fn summarise(
 /// does not mean re-training every neural model. Anything else, and the old rows are dropped.
 /// The command line of each contributing run is kept in `settings.command`, joined by ` ; `.
 fn keep_other_models(summary: &mut Summary, previous: Summary) {
-    let (now, before) = (&summary.settings, &previous.settings);
+    let Summary {
+        results,
+        per_fold,
+        seconds_per_epoch,
+        settings: before,
+        ..
+    } = previous;
+    let now = &summary.settings;
     let same_protocol = now.dataset == before.dataset
         && now.min_items == before.min_items
         && now.folds == before.folds
@@ -454,38 +461,30 @@ fn keep_other_models(summary: &mut Summary, previous: Summary) {
     if !same_protocol {
         return;
     }
-    let run_now: Vec<String> = summary.settings.grids.keys().cloned().collect();
-    let kept = |m: &String| !run_now.contains(m);
-    for (protocol, models) in previous.results {
-        let table = summary.results.entry(protocol).or_default();
-        for (m, metrics) in models.into_iter().filter(|(m, _)| kept(m)) {
-            table.insert(m, metrics);
-        }
+    let run_now: Vec<String> = now.grids.keys().cloned().collect();
+    /// Adds the entries of `from` whose model this run did not evaluate.
+    fn others<V>(into: &mut BTreeMap<String, V>, from: BTreeMap<String, V>, run_now: &[String]) {
+        into.extend(from.into_iter().filter(|(m, _)| !run_now.contains(m)));
     }
-    for (protocol, models) in previous.per_fold {
-        let table = summary.per_fold.entry(protocol).or_default();
-        for (m, folds) in models.into_iter().filter(|(m, _)| kept(m)) {
-            table.insert(m, folds);
-        }
+    for (protocol, models) in results {
+        others(
+            summary.results.entry(protocol).or_default(),
+            models,
+            &run_now,
+        );
     }
+    for (protocol, models) in per_fold {
+        others(
+            summary.per_fold.entry(protocol).or_default(),
+            models,
+            &run_now,
+        );
+    }
+    others(&mut summary.seconds_per_epoch, seconds_per_epoch, &run_now);
     let s = &mut summary.settings;
-    s.grids
-        .extend(before.grids.clone().into_iter().filter(|(m, _)| kept(m)));
-    s.chosen
-        .extend(before.chosen.clone().into_iter().filter(|(m, _)| kept(m)));
-    s.wall_seconds.extend(
-        before
-            .wall_seconds
-            .clone()
-            .into_iter()
-            .filter(|(m, _)| kept(m)),
-    );
-    summary.seconds_per_epoch.extend(
-        previous
-            .seconds_per_epoch
-            .into_iter()
-            .filter(|(m, _)| kept(m)),
-    );
+    others(&mut s.grids, before.grids, &run_now);
+    others(&mut s.chosen, before.chosen, &run_now);
+    others(&mut s.wall_seconds, before.wall_seconds, &run_now);
     if !before.command.split(" ; ").any(|c| c == s.command) {
         s.command = format!("{} ; {}", before.command, s.command);
     }
