@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::eval::baselines::{baseline_trainer, BASELINES};
 use crate::eval::neural::NeuralTrainer;
 use crate::eval::{
-    run_fold, ContentFor, FoldProtocol, FoldResult, Trainer, DEFAULT_NEGATIVES,
+    run_fold, ContentFor, FoldProtocol, FoldResult, Trainer, Trial, DEFAULT_NEGATIVES,
     DEFAULT_NEGATIVE_SEED, PROTOCOLS, TUNING_BUDGET,
 };
 use crate::metrics::{aggregate, MeanStd, TUNING_METRIC};
@@ -240,6 +240,16 @@ impl FoldRunner<'_> {
                 .as_ref()
                 .ok_or_else(|| Error::Model("fold protocol missing".into()))?;
             let t0 = Instant::now();
+            let mut last = t0;
+            let mut on_trial = |k: usize, of_k: usize, trial: &Trial| {
+                progress(&format!(
+                    "fold {n}/{of} {name}: tuning {k}/{of_k} {} → {TUNING_METRIC} {:.4} ({:.1} s)",
+                    trial.config,
+                    trial.score,
+                    last.elapsed().as_secs_f64()
+                ));
+                last = Instant::now();
+            };
             let result = run_fold(
                 t.as_ref(),
                 self.data,
@@ -247,6 +257,7 @@ impl FoldRunner<'_> {
                 &self.opts.split,
                 test,
                 self.content_for,
+                &mut on_trial,
             )?;
             let seconds = t0.elapsed().as_secs_f64();
             progress(&format!(

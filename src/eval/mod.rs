@@ -214,12 +214,17 @@ pub struct Trial {
     pub score: f64,
 }
 
+/// Called after each tuning trial with (trials done, grid size, the trial): a grid of 16 fits
+/// takes up to half an hour on one core, so the caller can say how far it is.
+pub type OnTrial<'a> = dyn FnMut(usize, usize, &Trial) + 'a;
+
 /// Fits every grid configuration on `ctx` and scores it on `validation` (full protocol,
 /// [`TUNING_METRIC`]). Returns the best configuration and all trials.
 pub fn tune(
     trainer: &dyn Trainer,
     ctx: &FitContext<'_>,
     validation: &[TestCase],
+    on_trial: &mut OnTrial<'_>,
 ) -> Result<(Value, Vec<Trial>)> {
     let grid = trainer.grid();
     if grid.is_empty() || grid.len() > TUNING_BUDGET {
@@ -229,7 +234,8 @@ pub fn tune(
             grid.len(),
         ));
     }
-    let mut trials = Vec::with_capacity(grid.len());
+    let n = grid.len();
+    let mut trials = Vec::with_capacity(n);
     let mut best: Option<(f64, Value)> = None;
     for config in grid {
         let model = trainer.fit(ctx, &config)?;
@@ -238,6 +244,7 @@ pub fn tune(
             best = Some((score, config.clone()));
         }
         trials.push(Trial { config, score });
+        on_trial(trials.len(), n, &trials[trials.len() - 1]);
     }
     let (_, best) = best.ok_or_else(|| Error::Model("empty tuning grid".into()))?;
     Ok((best, trials))
@@ -262,7 +269,8 @@ pub type ContentFor<'a> = dyn Fn(&[usize]) -> Result<Option<Arc<ContentMatrix>>>
 ///
 /// `content_for(users)` must build item content from those users only (tag profiles) or return
 /// user-independent content (audio); it is called once for each training set, and may cache
-/// (every model of a fold asks for the same two training sets).
+/// (every model of a fold asks for the same two training sets). `on_trial` hears each tuning
+/// trial.
 pub fn run_fold(
     trainer: &dyn Trainer,
     dataset: &Dataset,
@@ -270,6 +278,7 @@ pub fn run_fold(
     split: &SplitConfig,
     test: &FoldProtocol,
     content_for: &ContentFor<'_>,
+    on_trial: &mut OnTrial<'_>,
 ) -> Result<FoldResult> {
     let validation = build_cases(dataset, &fold.validation, split)?;
     let tune_content = content_for(&fold.train)?;
@@ -285,7 +294,7 @@ pub fn run_fold(
     let grid = trainer.grid();
     let (chosen, trials) = match grid.as_slice() {
         [only] => (only.clone(), Vec::new()),
-        _ => tune(trainer, &ctx, &validation)?,
+        _ => tune(trainer, &ctx, &validation, on_trial)?,
     };
     drop(tune_content);
 
@@ -474,7 +483,18 @@ mod tests {
             asked.borrow_mut().push(users.to_vec());
             Ok(None)
         };
-        let r = run_fold(&Toy, &d, &folds[0], &split, &test, &content_for).unwrap();
+        let mut heard = Vec::new();
+        let mut on_trial = |k: usize, n: usize, t: &Trial| heard.push((k, n, t.score));
+        let r = run_fold(
+            &Toy,
+            &d,
+            &folds[0],
+            &split,
+            &test,
+            &content_for,
+            &mut on_trial,
+        )
+        .unwrap();
         let asked = asked.into_inner();
         assert_eq!(
             asked,
@@ -485,6 +505,13 @@ mod tests {
         assert_eq!(r.trials.len(), 2);
         assert_eq!(r.chosen, serde_json::json!({"sign": 1.0}));
         assert!(r.trials[1].score >= r.trials[0].score);
+        let want: Vec<(usize, usize, f64)> = r
+            .trials
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i + 1, 2, t.score))
+            .collect();
+        assert_eq!(heard, want, "one report per trial, in order");
         assert_eq!(r.metrics.len(), 2);
         assert_eq!(r.metrics["full"].len(), METRICS.len() * MAX_K);
     }
