@@ -287,6 +287,47 @@ impl ContentMatrix {
         }
     }
 
+    /// The matrix over the dimensions named `names`, in that order; names match
+    /// case-insensitively (hetrec writes "hip-hop" where musicnn's tag list has "Hip-Hop"), and
+    /// dimensions whose names differ only in case are summed. A name with no dimension gives an
+    /// all-zero column.
+    pub fn select_dims(&self, names: &[&str]) -> ContentMatrix {
+        let target: HashMap<String, u32> = names
+            .iter()
+            .enumerate()
+            .map(|(k, n)| (n.to_lowercase(), k as u32))
+            .collect();
+        let map: Vec<Option<u32>> = self
+            .dim_names
+            .iter()
+            .map(|n| target.get(&n.to_lowercase()).copied())
+            .collect();
+        let rows = self
+            .rows
+            .iter()
+            .map(|r| {
+                let mut out: Vec<(u32, f32)> = r
+                    .iter()
+                    .filter_map(|&(d, v)| map.get(d as usize).copied().flatten().map(|k| (k, v)))
+                    .collect();
+                out.sort_by_key(|&(k, _)| k);
+                out.dedup_by(|b, a| {
+                    let same = a.0 == b.0;
+                    if same {
+                        a.1 += b.1;
+                    }
+                    same
+                });
+                out
+            })
+            .collect();
+        ContentMatrix {
+            dims: names.len(),
+            dim_names: names.iter().map(|n| n.to_string()).collect(),
+            rows,
+        }
+    }
+
     /// Number of stored (non-zero) values.
     pub fn nnz(&self) -> usize {
         self.rows.iter().map(Vec::len).sum()
@@ -363,5 +404,23 @@ mod tests {
         assert!(m.rows[1].is_empty());
         assert_eq!(m.nnz(), 1);
         assert_eq!(m.n_with_content(), 1);
+    }
+
+    #[test]
+    fn selected_dimensions_follow_the_names_in_any_case() {
+        let m = ContentMatrix {
+            dims: 4,
+            dim_names: vec!["rock".into(), "hip-hop".into(), "Rock".into(), "zz".into()],
+            rows: vec![
+                vec![(0, 1.0), (1, 2.0), (2, 3.0), (3, 4.0)],
+                vec![(3, 1.0)],
+                vec![],
+            ],
+        };
+        let s = m.select_dims(&["Hip-Hop", "jazz", "ROCK"]);
+        assert_eq!(s.dims, 3);
+        assert_eq!(s.dim_names, vec!["Hip-Hop", "jazz", "ROCK"]);
+        assert_eq!(s.rows[0], vec![(0, 2.0), (2, 4.0)], "rock and Rock summed");
+        assert!(s.rows[1].is_empty() && s.rows[2].is_empty());
     }
 }

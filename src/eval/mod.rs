@@ -13,6 +13,7 @@
 
 pub mod audio_proxy;
 pub mod baselines;
+pub mod cold_start;
 pub mod neural;
 
 use std::collections::BTreeMap;
@@ -218,12 +219,16 @@ pub struct Trial {
 /// takes up to half an hour on one core, so the caller can say how far it is.
 pub type OnTrial<'a> = dyn FnMut(usize, usize, &Trial) + 'a;
 
-/// Fits every grid configuration on `ctx` and scores it on `validation` (full protocol,
-/// [`TUNING_METRIC`]). Returns the best configuration and all trials.
+/// How a tuning trial is scored: [`TUNING_METRIC`] of a fitted model on the validation users,
+/// under the protocol being tuned for.
+pub type ValidationScore<'a> = dyn Fn(&dyn Recommender) -> Result<f64> + 'a;
+
+/// Fits every grid configuration on `ctx` and scores it with `score` (for the full protocol,
+/// [`full_validation`]). Returns the best configuration and all trials.
 pub fn tune(
     trainer: &dyn Trainer,
     ctx: &FitContext<'_>,
-    validation: &[TestCase],
+    score: &ValidationScore<'_>,
     on_trial: &mut OnTrial<'_>,
 ) -> Result<(Value, Vec<Trial>)> {
     let grid = trainer.grid();
@@ -239,7 +244,7 @@ pub fn tune(
     let mut best: Option<(f64, Value)> = None;
     for config in grid {
         let model = trainer.fit(ctx, &config)?;
-        let score = evaluate_full(model.as_ref(), validation)?[TUNING_METRIC];
+        let score = score(model.as_ref())?;
         if best.as_ref().is_none_or(|(b, _)| score > *b) {
             best = Some((score, config.clone()));
         }
@@ -248,6 +253,11 @@ pub fn tune(
     }
     let (_, best) = best.ok_or_else(|| Error::Model("empty tuning grid".into()))?;
     Ok((best, trials))
+}
+
+/// [`TUNING_METRIC`] of the full protocol on `validation`.
+pub fn full_validation(validation: &[TestCase]) -> impl Fn(&dyn Recommender) -> Result<f64> + '_ {
+    move |m| Ok(evaluate_full(m, validation)?[TUNING_METRIC])
 }
 
 /// The outcome of one model on one fold.
@@ -294,7 +304,7 @@ pub fn run_fold(
     let grid = trainer.grid();
     let (chosen, trials) = match grid.as_slice() {
         [only] => (only.clone(), Vec::new()),
-        _ => tune(trainer, &ctx, &validation, on_trial)?,
+        _ => tune(trainer, &ctx, &full_validation(&validation), on_trial)?,
     };
     drop(tune_content);
 

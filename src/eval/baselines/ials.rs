@@ -162,7 +162,9 @@ fn cg_one(g: &Square, fixed: &[f64], obs: &[(u32, f64)], cfg: &IalsConfig, x: &m
         res.iter_mut().zip(&ap).for_each(|(v, &a)| *v -= step * a);
         let next = dot(&res, &res);
         let beta = next / rs;
-        p.iter_mut().zip(&res).for_each(|(pp, &rr)| *pp = rr + beta * *pp);
+        p.iter_mut()
+            .zip(&res)
+            .for_each(|(pp, &rr)| *pp = rr + beta * *pp);
         rs = next;
     }
 }
@@ -463,7 +465,11 @@ mod tests {
             let fac = fit_factors(&x, &c, 7);
             assert_eq!(fac.losses.len(), 60);
             for w in fac.losses.windows(2) {
-                assert!(w[1] <= w[0] * (1.0 + 1e-9), "cg {cg_steps}: {:?}", fac.losses);
+                assert!(
+                    w[1] <= w[0] * (1.0 + 1e-9),
+                    "cg {cg_steps}: {:?}",
+                    fac.losses
+                );
             }
             assert!(fac.losses[59] < fac.losses[0]);
             // The last sweep solved items after users: one more exact user solve with the same
@@ -498,11 +504,18 @@ mod tests {
         let c = cfg(4, 1);
         let x = Interactions::new(&d, &users, c.weighting);
         let mut rng = Rng::new(11);
-        let items: Vec<f64> = (0..x.cols.len() * 4).map(|_| rng.next_f64() - 0.5).collect();
-        let start: Vec<f64> = (0..x.rows.len() * 4).map(|_| rng.next_f64() - 0.5).collect();
+        let items: Vec<f64> = (0..x.cols.len() * 4)
+            .map(|_| rng.next_f64() - 0.5)
+            .collect();
+        let start: Vec<f64> = (0..x.rows.len() * 4)
+            .map(|_| rng.next_f64() - 0.5)
+            .collect();
         let exact = solve_side(&items, &x.rows, Some(&start), &c);
         let dist = |steps: usize| {
-            let cg = IalsConfig { cg_steps: steps, ..c };
+            let cg = IalsConfig {
+                cg_steps: steps,
+                ..c
+            };
             let got = solve_side(&items, &x.rows, Some(&start), &cg);
             got.iter()
                 .zip(&exact)

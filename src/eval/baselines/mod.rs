@@ -25,6 +25,7 @@
 //! training popularity: a deterministic and sensible order instead of "lowest id first", and the
 //! same for every kNN model.
 
+mod content_only;
 mod dense;
 mod ease;
 mod ials;
@@ -32,6 +33,7 @@ mod knn;
 mod popularity;
 mod similarity;
 
+pub use content_only::*;
 pub use ease::*;
 pub use ials::*;
 pub use knn::*;
@@ -81,8 +83,9 @@ fn neighbours_field(model: &str, config: &Value) -> Result<Option<usize>> {
     }
 }
 
-/// The trainer of a baseline by name (`popularity`, `item_knn`, `content_knn`; content-kNN with
-/// the tag grid). `None` for other names.
+/// The trainer of a baseline by name ([`BASELINES`], content-kNN with the tag grid, and the
+/// content-only models of the cold-start protocol: `random`, `tag_popularity`,
+/// `content_knn_msd50`). `None` for other names.
 pub fn baseline_trainer(name: &str) -> Option<Box<dyn Trainer>> {
     match name {
         "popularity" => Some(Box::new(PopularityTrainer)),
@@ -90,6 +93,9 @@ pub fn baseline_trainer(name: &str) -> Option<Box<dyn Trainer>> {
         "content_knn" => Some(Box::new(ContentKnnTrainer::for_tags())),
         "ease" => Some(Box::new(EaseTrainer::default())),
         "ials" => Some(Box::new(IalsTrainer)),
+        "random" => Some(Box::new(RandomTrainer)),
+        "tag_popularity" => Some(Box::new(TagPopularityTrainer)),
+        "content_knn_msd50" => Some(Box::new(Msd50ContentKnnTrainer::default())),
         _ => None,
     }
 }
