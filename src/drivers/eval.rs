@@ -19,17 +19,24 @@ use crate::data::splits::{
 };
 use crate::data::{ContentMatrix, Dataset};
 use crate::drivers::checkpoint::{CheckpointEntry, FoldCheckpoint, Loaded, CHECKPOINT_DIR};
+use crate::drivers::cold_start::{add_cold_start, same_split};
 use crate::drivers::summary::{
     read_summary, write_summary, DataStats, Settings, Summary, PAIRED_METRICS,
 };
 use crate::drivers::DEFAULT_OUT_DIR;
 use crate::error::{Error, Result};
 use crate::eval::baselines::{baseline_trainer, BASELINES};
+#[cfg(test)]
+use crate::eval::cold_start::COLD_START_MODELS;
+use crate::eval::cold_start::{
+    eligible_items, run_cold_fold, ColdFold, ColdStartConfig, COLD_START,
+};
 use crate::eval::neural::NeuralTrainer;
 use crate::eval::{
     run_fold, ContentFor, FoldProtocol, FoldResult, Trainer, Trial, DEFAULT_NEGATIVES,
     DEFAULT_NEGATIVE_SEED, PROTOCOLS, TUNING_BUDGET,
 };
+use crate::features::musicnn_input::MSD_TAGS;
 use crate::metrics::{aggregate, MeanStd, TUNING_METRIC};
 #[cfg(test)]
 use crate::metrics::{MAX_K, METRICS};
@@ -62,6 +69,10 @@ pub struct EvalOptions {
     /// spread one run over several processes or machines sharing `out_dir`. A later run without
     /// it resumes every fold from the checkpoints and writes the results.
     pub only_folds: Option<Vec<usize>>,
+    /// Run the cold-start protocol ([`crate::eval::cold_start`]) instead of `full` and
+    /// `sampled100`; its results go into the `cold_start` section of an existing
+    /// `results.json` of the same folds.
+    pub cold_start: Option<ColdStartConfig>,
 }
 
 impl Default for EvalOptions {
@@ -77,6 +88,7 @@ impl Default for EvalOptions {
             max_folds: None,
             only_folds: None,
             neural_config: None,
+            cold_start: None,
         }
     }
 }
@@ -218,7 +230,7 @@ impl FoldRunner<'_> {
             }
         };
         let (n, of) = (fold.index + 1, self.n_folds);
-        let mut protocol: Option<FoldProtocol> = None;
+        let mut state: Option<FoldState> = None;
         for t in trainers {
             let name = t.name().to_owned();
             let grid = t.grid();
@@ -227,16 +239,10 @@ impl FoldRunner<'_> {
                 runs.add(&name, e.result.clone(), e.seconds, e.seconds_per_epoch);
                 continue;
             }
-            if protocol.is_none() {
-                protocol = Some(FoldProtocol::build(
-                    self.data,
-                    &fold.test,
-                    &self.opts.split,
-                    self.opts.negatives,
-                    self.opts.negative_seed,
-                )?);
+            if state.is_none() {
+                state = Some(self.fold_state(fold)?);
             }
-            let test = protocol
+            let state = state
                 .as_ref()
                 .ok_or_else(|| Error::Model("fold protocol missing".into()))?;
             let t0 = Instant::now();
@@ -250,22 +256,30 @@ impl FoldRunner<'_> {
                 ));
                 last = Instant::now();
             };
-            let result = run_fold(
-                t.as_ref(),
-                self.data,
-                fold,
-                &self.opts.split,
-                test,
-                self.content_for,
-                &mut on_trial,
-            )?;
+            let result = match state {
+                FoldState::Standard(test) => run_fold(
+                    t.as_ref(),
+                    self.data,
+                    fold,
+                    &self.opts.split,
+                    test,
+                    self.content_for,
+                    &mut on_trial,
+                )?,
+                FoldState::Cold(cold) => run_cold_fold(
+                    t.as_ref(),
+                    fold,
+                    cold,
+                    &self.opts.split,
+                    self.content_for,
+                    &mut on_trial,
+                )?,
+            };
             let seconds = t0.elapsed().as_secs_f64();
             progress(&format!(
-                "fold {n}/{of} {name}: chose {} ; full P@10 {:.4} HR@10 {:.4} ; sampled100 HR@10 {:.4} ({seconds:.1} s)",
+                "fold {n}/{of} {name}: chose {} ; {} ({seconds:.1} s)",
                 result.chosen,
-                result.metrics["full"]["precision@10"],
-                result.metrics["full"]["hit@10"],
-                result.metrics["sampled100"]["hit@10"],
+                headline(&result),
             ));
             let seconds_per_epoch = t.seconds_per_epoch();
             let entry = CheckpointEntry {
@@ -278,6 +292,65 @@ impl FoldRunner<'_> {
             runs.add(&name, result, seconds, seconds_per_epoch);
         }
         Ok(())
+    }
+
+    /// What every model of `fold` is evaluated on: the test users with their sampled
+    /// negatives, or the cold-start fold (withheld artists among those carrying an MSD tag in
+    /// the training and validation users' tag profiles).
+    fn fold_state(&self, fold: &Fold) -> Result<FoldState> {
+        let split = &self.opts.split;
+        match &self.opts.cold_start {
+            None => Ok(FoldState::Standard(FoldProtocol::build(
+                self.data,
+                &fold.test,
+                split,
+                self.opts.negatives,
+                self.opts.negative_seed,
+            )?)),
+            Some(cfg) => {
+                let content =
+                    (self.content_for)(&fold.train_and_validation())?.ok_or_else(|| {
+                        Error::invalid("cold-start protocol", "artist tag profiles", "none")
+                    })?;
+                let eligible = eligible_items(&content, &MSD_TAGS);
+                Ok(FoldState::Cold(ColdFold::build(
+                    self.data, fold, split, &eligible, cfg,
+                )?))
+            }
+        }
+    }
+}
+
+/// The per-fold protocol state shared by every model of a fold.
+enum FoldState {
+    Standard(FoldProtocol),
+    Cold(ColdFold),
+}
+
+/// The one-line test figures of a fold result.
+fn headline(r: &FoldResult) -> String {
+    let m = |p: &str, k: &str| {
+        r.metrics
+            .get(p)
+            .and_then(|t| t.get(k))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    if r.metrics.contains_key(COLD_START) {
+        format!(
+            "cold_start P@10 {:.4} HR@10 {:.4} over {} users, {} withheld artists",
+            m(COLD_START, "precision@10"),
+            m(COLD_START, "hit@10"),
+            m(COLD_START, "users"),
+            m(COLD_START, "withheld")
+        )
+    } else {
+        format!(
+            "full P@10 {:.4} HR@10 {:.4} ; sampled100 HR@10 {:.4}",
+            m("full", "precision@10"),
+            m("full", "hit@10"),
+            m("sampled100", "hit@10")
+        )
     }
 }
 
@@ -301,7 +374,12 @@ pub fn run_eval(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Su
         stats.interactions,
         started.elapsed().as_secs_f64()
     ));
-    let ckpt_dir = opts.out_dir.join(CHECKPOINT_DIR);
+    // The cold-start protocol keeps its checkpoints apart: its model names (content_knn) are
+    // also the other protocols', with other results.
+    let ckpt_dir = match opts.cold_start {
+        None => opts.out_dir.join(CHECKPOINT_DIR),
+        Some(_) => opts.out_dir.join(CHECKPOINT_DIR).join(COLD_START),
+    };
     std::fs::create_dir_all(&ckpt_dir).map_err(|e| Error::io(&ckpt_dir, e))?;
 
     // Tag profiles of a training set, built once and shared by every model of the fold (the
@@ -323,11 +401,17 @@ pub fn run_eval(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Su
         opts,
         data: d,
         n_folds: folds.len(),
-        fingerprint: json!({
-            "split": opts.split, "negatives": opts.negatives, "negative_seed": opts.negative_seed,
-            "users": stats.users, "items": stats.items, "interactions": stats.interactions,
-            "tag_assignments": h.assignments.len(),
-        }),
+        fingerprint: {
+            let mut f = json!({
+                "split": opts.split, "negatives": opts.negatives, "negative_seed": opts.negative_seed,
+                "users": stats.users, "items": stats.items, "interactions": stats.interactions,
+                "tag_assignments": h.assignments.len(),
+            });
+            if let Some(cfg) = &opts.cold_start {
+                f[COLD_START] = json!(cfg);
+            }
+            f
+        },
         ckpt_dir: ckpt_dir.clone(),
         content_for: &content_for,
     };
@@ -346,7 +430,10 @@ pub fn run_eval(opts: &EvalOptions, progress: &mut dyn FnMut(&str)) -> Result<Su
             ckpt_dir.display()
         ));
     }
-    let summary = summarise(opts, &trainers, &runs, stats, n_run, folds.len());
+    let mut summary = summarise(opts, &trainers, &runs, stats, n_run, folds.len());
+    if let Some(cfg) = &opts.cold_start {
+        summary = add_cold_start(&opts.out_dir.join("results.json"), summary, *cfg)?;
+    }
     if opts.only_folds.is_none() {
         write_summary(&opts.out_dir, &summary, "", started, progress)?;
     }
@@ -375,7 +462,11 @@ fn summarise(
             .get(&name)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        for protocol in PROTOCOLS {
+        let protocols: &[&str] = match opts.cold_start {
+            None => &PROTOCOLS,
+            Some(_) => &[COLD_START],
+        };
+        for &protocol in protocols {
             let tables: Vec<_> = runs
                 .iter()
                 .filter_map(|(r, _)| r.metrics.get(protocol).cloned())
@@ -384,8 +475,13 @@ fn summarise(
                 .entry(protocol.to_owned())
                 .or_default()
                 .insert(name.clone(), aggregate(&tables));
+            let counts: &[&str] = match opts.cold_start {
+                None => &[],
+                Some(_) => &["users", "withheld"],
+            };
             let folds: BTreeMap<String, Vec<f64>> = PAIRED_METRICS
                 .iter()
+                .chain(counts)
                 .map(|m| {
                     let v = tables
                         .iter()
@@ -435,11 +531,19 @@ fn summarise(
             .map(|(m, v)| (m.clone(), v.iter().sum::<f64>() / v.len().max(1) as f64))
             .collect(),
         per_fold,
+        cold_start: None,
         settings,
     };
+    // A cold-start run's summary is folded into the existing file by its caller instead.
+    if opts.cold_start.is_some() {
+        return summary;
+    }
     if let Ok(mut previous) = read_summary(&opts.out_dir.join("results.json")) {
         summary.audio_proxy = std::mem::take(&mut previous.audio_proxy);
         summary.audio_proxy_settings = previous.audio_proxy_settings.take();
+        if same_split(&summary.settings, &previous.settings) {
+            summary.cold_start = previous.cold_start.take();
+        }
         keep_other_models(&mut summary, previous);
     }
     summary
@@ -673,6 +777,61 @@ mod tests {
         assert!(run_eval(&part, &mut |_| {}).is_err());
         let _ = std::fs::remove_dir_all(&direct);
         let _ = std::fs::remove_dir_all(&shared);
+    }
+
+    #[test]
+    fn cold_start_adds_its_section_and_the_other_protocols_keep_it() {
+        let out = temp_dir("cold");
+        let mut opts = mini_opts(&out);
+        opts.models = vec!["popularity".into()];
+        let cold = |opts: &EvalOptions| EvalOptions {
+            models: COLD_START_MODELS.iter().map(|m| m.to_string()).collect(),
+            // The 12-user fixture needs a large share withheld for every fold to have users
+            // with a withheld target.
+            cold_start: Some(ColdStartConfig {
+                fraction: 0.9,
+                seed: 3,
+            }),
+            ..opts.clone()
+        };
+        // Without a results.json of the same folds there is nothing to add to.
+        let e = run_eval(&cold(&opts), &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains("ainrec eval"), "{e}");
+        run_eval(&opts, &mut |_| {}).unwrap();
+        let s = run_eval(&cold(&opts), &mut |_| {}).unwrap();
+        let c = s.cold_start.as_ref().unwrap();
+        for m in COLD_START_MODELS {
+            assert_eq!(c.per_fold[m]["ndcg@10"].len(), 5, "{m}");
+            assert!(c.per_fold[m]["users"].iter().all(|&u| u >= 1.0), "{m}");
+            assert!(c.results[m]["ndcg@10"].mean.is_finite());
+        }
+        // Every model ranks the same candidates for the same users.
+        let users = &c.per_fold["random"]["users"];
+        assert!(COLD_START_MODELS
+            .iter()
+            .all(|m| &c.per_fold[*m]["users"] == users));
+        assert!(
+            s.results["full"].contains_key("popularity"),
+            "other sections kept"
+        );
+        // The cold-start checkpoints are apart and resume.
+        let mut log = Vec::new();
+        run_eval(&cold(&opts), &mut |m| log.push(m.to_owned())).unwrap();
+        assert_eq!(log.iter().filter(|l| l.contains("resumed")).count(), 5 * 4);
+        // Re-running another protocol keeps the section; RESULTS.md shows it.
+        opts.models = vec!["item_knn".into()];
+        let again = run_eval(&opts, &mut |_| {}).unwrap();
+        // (JSON round trips of f64 may move the last bit, so values compare within 1e-12.)
+        let kept = again.cold_start.as_ref().unwrap();
+        assert_eq!((&kept.grids, &kept.chosen), (&c.grids, &c.chosen));
+        for (m, table) in &c.results {
+            for (k, v) in table {
+                assert!((v.mean - kept.results[m][k].mean).abs() < 1e-12, "{m} {k}");
+            }
+        }
+        let md = std::fs::read_to_string(out.join("RESULTS.md")).unwrap();
+        assert!(md.contains("## Cold start") && md.contains("content_knn_msd50"));
+        let _ = std::fs::remove_dir_all(&out);
     }
 
     #[test]

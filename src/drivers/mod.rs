@@ -4,6 +4,7 @@
 //! - [`features`] — `ainrec features`: a batch of audio files → descriptors;
 //! - [`eval`] — `ainrec eval`: cross-validated evaluation on hetrec, with [`checkpoint`]s per
 //!   fold, into [`summary`] (`results.json`) and [`report`] (`RESULTS.md`, the model card);
+//! - [`cold_start`] — `ainrec eval --cold-start`: the cold-start section of `results.json`;
 //! - [`audio_proxy`] — `ainrec audio-proxy`: the audio proxy protocol on the CC corpus, over the
 //!   [`descriptor_cache`] it shares with [`train_browser`];
 //! - [`recommend`] — `ainrec recommend`; [`train`] — `ainrec train`; [`train_browser`] —
@@ -13,6 +14,7 @@
 
 pub mod audio_proxy;
 pub mod checkpoint;
+pub mod cold_start;
 pub mod descriptor_cache;
 pub mod eval;
 pub mod features;

@@ -2,11 +2,13 @@
 //! section, the findings) and `models/MODEL_CARD.md` from a model file's own record. Every number
 //! is copied from those files, never typed.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::data::hetrec::CREDIT;
 use crate::drivers::checkpoint::CHECKPOINT_DIR;
-use crate::drivers::summary::Summary;
+use crate::drivers::summary::{ColdStartSection, Summary};
 use crate::eval::baselines::count_choices;
 use crate::eval::PROTOCOLS;
 use crate::metrics::{MeanStd, MAX_K, METRICS, TUNING_METRIC};
@@ -199,6 +201,9 @@ pub fn results_markdown(s: &Summary) -> String {
         md.push('\n');
     }
     md.push_str(&paired_markdown(s));
+    if let Some(c) = &s.cold_start {
+        md.push_str(&cold_start_markdown(c));
+    }
     if !s.audio_proxy.is_empty() {
         md.push_str(&audio_proxy_markdown(s));
     }
@@ -217,19 +222,7 @@ pub fn results_markdown(s: &Summary) -> String {
         st.tuning["budget"], TUNING_METRIC
     ));
     for (m, grid) in &st.grids {
-        let g: Vec<String> = grid.iter().map(Value::to_string).collect();
-        md.push_str(&format!(
-            "- **{m}** grid ({}): {}\n",
-            grid.len(),
-            g.join(", ")
-        ));
-        if let Some(ch) = st.chosen.get(m) {
-            let c: Vec<String> = count_choices(ch)
-                .into_iter()
-                .map(|(v, n)| format!("{v} × {n}"))
-                .collect();
-            md.push_str(&format!("  - chosen per fold: {}\n", c.join("; ")));
-        }
+        md.push_str(&grid_line(m, grid, st.chosen.get(m)));
     }
     md.push_str("\n## Time\n\n");
     let folds_run = st.folds_evaluated.unwrap_or(st.folds);
@@ -247,52 +240,68 @@ pub fn results_markdown(s: &Summary) -> String {
     md
 }
 
-/// The paired comparison under full ranking: the reference model (AINRNN when its per-fold
-/// values are recorded, else the model with the best mean P@10) minus every other model, fold
-/// by fold — mean ± sd of the differences and the folds it wins — for P@10 and NDCG@10. Models
-/// whose per-fold values were not recorded are named, not paired.
-fn paired_markdown(s: &Summary) -> String {
-    use crate::util::stats::Paired;
-    let Some(full) = s.per_fold.get("full") else {
-        return String::new();
-    };
+/// Per fold values of each model's metrics (`per_fold[model][metric]`).
+type PerFold = BTreeMap<String, BTreeMap<String, Vec<f64>>>;
+
+/// The model to pair the others against: `preferred` when its per-fold values are recorded,
+/// else the one with the best mean P@10.
+fn paired_reference(folds: &PerFold, preferred: &str) -> Option<String> {
+    if folds.contains_key(preferred) {
+        return Some(preferred.to_owned());
+    }
     let p10 = |m: &str| {
-        full.get(m)
+        folds
+            .get(m)
             .and_then(|t| t.get("precision@10"))
             .map(|v| v.iter().sum::<f64>() / v.len().max(1) as f64)
     };
-    let reference = if full.contains_key("ainrnn") {
-        "ainrnn".to_owned()
-    } else {
-        match full
-            .keys()
-            .filter_map(|m| p10(m).map(|v| (v, m)))
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-        {
-            Some((_, m)) => m.clone(),
-            None => return String::new(),
-        }
-    };
+    folds
+        .keys()
+        .filter_map(|m| p10(m).map(|v| (v, m)))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, m)| m.clone())
+}
+
+/// The table of `reference` minus every other model, fold by fold: mean ± sd of the
+/// differences and the folds it wins, for P@10 and NDCG@10.
+fn paired_table(folds: &PerFold, reference: &str) -> String {
+    use crate::util::stats::Paired;
     let mut md = format!(
-        "## Paired comparison — `full`, per fold\n\n`{reference}` minus each model on the same \
-         test users, fold by fold: mean ± sample sd of the differences, and on how many folds \
-         `{reference}` is ahead (wins / losses / folds).\n\n\
-         | {reference} minus | Δ P@10 | wins | Δ NDCG@10 | wins |\n|---|---|---|---|---|\n"
+        "`{reference}` minus each model on the same test users, fold by fold: mean ± sample sd \
+         of the differences, and on how many folds `{reference}` is ahead (wins / losses / \
+         folds).\n\n| {reference} minus | Δ P@10 | wins | Δ NDCG@10 | wins |\n|---|---|---|---|---|\n"
     );
     let cell = |m: &str, metric: &str| -> Option<String> {
-        let a = full.get(reference.as_str())?.get(metric)?;
-        let b = full.get(m)?.get(metric)?;
+        let a = folds.get(reference)?.get(metric)?;
+        let b = folds.get(m)?.get(metric)?;
         let p = Paired::of(a, b)?;
         Some(format!(
             "{:+.4} ± {:.4} | {} / {} / {}",
             p.diff.mean, p.diff.std, p.wins, p.losses, p.folds
         ))
     };
-    for m in full.keys().filter(|m| **m != reference) {
+    for m in folds.keys().filter(|m| *m != reference) {
         if let (Some(p), Some(n)) = (cell(m, "precision@10"), cell(m, "ndcg@10")) {
             md.push_str(&format!("| {m} | {p} | {n} |\n"));
         }
     }
+    md
+}
+
+/// The paired comparison under full ranking: the reference model (AINRNN when its per-fold
+/// values are recorded, else the model with the best mean P@10) minus every other model (see
+/// [`paired_table`]). Models whose per-fold values were not recorded are named, not paired.
+fn paired_markdown(s: &Summary) -> String {
+    let Some(full) = s.per_fold.get("full") else {
+        return String::new();
+    };
+    let Some(reference) = paired_reference(full, "ainrnn") else {
+        return String::new();
+    };
+    let mut md = format!(
+        "## Paired comparison — `full`, per fold\n\n{}",
+        paired_table(full, &reference)
+    );
     let unpaired: Vec<&String> = s
         .results
         .get("full")
@@ -307,6 +316,68 @@ fn paired_markdown(s: &Summary) -> String {
         ));
     }
     md.push('\n');
+    md
+}
+
+/// The cold-start section of `RESULTS.md`: the protocol, mean ± sd per model, the paired
+/// comparison, grids and choices.
+fn cold_start_markdown(c: &ColdStartSection) -> String {
+    let mut md = String::from("## Cold start — `cold_start`\n\n");
+    md.push_str(&format!(
+        "Made by `{}`. Per fold, a seeded {:.0} % (seed {}) of the artists carrying at least one \
+         of musicnn's 50 MSD tags in the training and validation users' tag profiles are \
+         withheld: every listening pair with them is removed from the data the models are \
+         fitted on, their tag profiles (from training users' tags) stay. An evaluated user's \
+         input keeps only warm artists and their targets only withheld ones; each user's targets \
+         are ranked among all withheld artists, by content alone. Users without a withheld \
+         target are not evaluated. Tuning is the same as for the other protocols, scored under \
+         this one.\n\n",
+        c.command,
+        c.config.fraction * 100.0,
+        c.config.seed
+    ));
+    let count = |key: &str| {
+        c.results
+            .values()
+            .find_map(|t| t.get(key))
+            .map(|m| format!("{:.1} ± {:.1}", m.mean, m.std))
+            .unwrap_or_else(|| "–".into())
+    };
+    md.push_str(&format!(
+        "Per fold: {} withheld artists (the candidates), {} evaluated test users.\n\n",
+        count("withheld"),
+        count("users")
+    ));
+    md.push_str("| model | P@10 | R@10 | NDCG@10 | HR@10 | NDCG@20 |\n|---|---|---|---|---|---|\n");
+    for (m, t) in &c.results {
+        let row: Vec<String> = ["precision@10", "recall@10", "ndcg@10", "hit@10", "ndcg@20"]
+            .iter()
+            .map(|k| cell(t.get(*k)))
+            .collect();
+        md.push_str(&format!("| {m} | {} |\n", row.join(" | ")));
+    }
+    if let Some(reference) = paired_reference(&c.per_fold, "ainrnn_content") {
+        md.push_str(&format!("\n{}", paired_table(&c.per_fold, &reference)));
+    }
+    md.push('\n');
+    for (m, grid) in &c.grids {
+        md.push_str(&grid_line(m, grid, c.chosen.get(m)));
+    }
+    md.push('\n');
+    md
+}
+
+/// One model's grid and the configurations chosen on its folds, as list items.
+fn grid_line(m: &str, grid: &[Value], chosen: Option<&Vec<Value>>) -> String {
+    let g: Vec<String> = grid.iter().map(Value::to_string).collect();
+    let mut md = format!("- **{m}** grid ({}): {}\n", grid.len(), g.join(", "));
+    if let Some(ch) = chosen {
+        let c: Vec<String> = count_choices(ch)
+            .into_iter()
+            .map(|(v, n)| format!("{v} × {n}"))
+            .collect();
+        md.push_str(&format!("  - chosen per fold: {}\n", c.join("; ")));
+    }
     md
 }
 

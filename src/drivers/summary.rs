@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::drivers::report::results_markdown;
 use crate::drivers::write_atomic;
 use crate::error::{Error, Result};
+use crate::eval::cold_start::ColdStartConfig;
 use crate::metrics::MeanStd;
 
 /// Size of the data set and of what the filter kept.
@@ -88,8 +89,33 @@ pub struct Summary {
     /// files written before it was kept.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub per_fold: BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<f64>>>>,
+    /// The cold-start protocol (`ainrec eval --cold-start`), on the same folds and splits;
+    /// kept when the other protocols are re-run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_start: Option<ColdStartSection>,
     /// How the numbers were made.
     pub settings: Settings,
+}
+
+/// The cold-start section of `results.json` ([`crate::eval::cold_start`]): the same folds,
+/// input/target splits and tuning rule as the other protocols, its own models and grids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColdStartSection {
+    /// How the withheld artists were drawn.
+    pub config: ColdStartConfig,
+    /// `results[model][metric]`: mean ± sd over folds; `users` (evaluated test users) and
+    /// `withheld` (candidate artists) are counts per fold.
+    pub results: BTreeMap<String, BTreeMap<String, MeanStd>>,
+    /// `per_fold[model][metric]`: [`PAIRED_METRICS`], `users` and `withheld`, fold by fold.
+    pub per_fold: BTreeMap<String, BTreeMap<String, Vec<f64>>>,
+    /// Grid of each model.
+    pub grids: BTreeMap<String, Vec<Value>>,
+    /// Configuration chosen on each fold, per model.
+    pub chosen: BTreeMap<String, Vec<Value>>,
+    /// Wall-clock seconds per model summed over folds.
+    pub wall_seconds: BTreeMap<String, f64>,
+    /// The command(s) that made the section, joined by ` ; `.
+    pub command: String,
 }
 
 /// Writes `<dir>/results.json` and `<dir>/RESULTS.md` and reports it.

@@ -11,7 +11,7 @@
 //! - an evaluated user is split into input and targets as in the other protocols
 //!   ([`crate::data::splits::split_user`]); the input keeps only warm artists, the targets only
 //!   withheld ones, and users with no withheld target are not evaluated (their number is the
-//!   `users` entry of the metric table);
+//!   `users` entry of the metric table; a fold where none is left is an error);
 //! - each evaluated user's withheld targets are ranked among **all withheld artists** (the
 //!   candidates), with the metrics of the full protocol ([`crate::metrics`]).
 //!
@@ -96,7 +96,8 @@ pub struct ColdFold {
 
 impl ColdFold {
     /// Draws `cfg.fraction` of `eligible` (at least one when any is eligible) for `fold` and
-    /// builds the fold. Errors when nothing is eligible.
+    /// builds the fold. Errors when nothing is eligible, or when no validation or no test user
+    /// has a withheld target.
     pub fn build(
         dataset: &Dataset,
         fold: &Fold,
@@ -139,10 +140,25 @@ impl ColdFold {
                 })
                 .collect(),
         };
-        let cases = |users: &[usize]| cold_cases(dataset, users, split, &is_withheld);
+        let cases = |users: &[usize], which: &str| {
+            let c = cold_cases(dataset, users, split, &is_withheld)?;
+            if c.is_empty() {
+                // Metrics over no users are undefined, and a tuning run on them would choose
+                // blindly: too small a data set (or fraction) for the protocol.
+                return Err(Error::invalid(
+                    format!("cold-start fold {}", fold.index + 1),
+                    format!(
+                        "{which} users with a target among the {} withheld artists",
+                        n
+                    ),
+                    "none",
+                ));
+            }
+            Ok(c)
+        };
         Ok(ColdFold {
-            validation: cases(&fold.validation)?,
-            test: cases(&fold.test)?,
+            validation: cases(&fold.validation, "validation")?,
+            test: cases(&fold.test, "test")?,
             withheld,
             train_data,
         })
@@ -207,7 +223,7 @@ pub fn evaluate_cold(
 /// withheld artists' pairs removed, scoring [`TUNING_METRIC`] under this protocol; refits the
 /// chosen configuration on train ∪ validation and evaluates the test users. Content comes from
 /// `content_for` exactly as in the other protocols (the withheld artists keep theirs). The
-/// result's metrics are under [`COLD_START`].
+/// result's metrics are under [`COLD_START`], with `withheld`, the number of candidates.
 pub fn run_cold_fold(
     trainer: &dyn Trainer,
     fold: &Fold,
@@ -250,11 +266,10 @@ pub fn run_cold_fold(
         seed,
     };
     let model = trainer.fit(&ctx, &chosen)?;
+    let mut table = evaluate_cold(model.as_ref(), &cold.test, &cold.withheld)?;
+    table.insert("withheld".into(), cold.withheld.len() as f64);
     let mut metrics = std::collections::BTreeMap::new();
-    metrics.insert(
-        COLD_START.to_owned(),
-        evaluate_cold(model.as_ref(), &cold.test, &cold.withheld)?,
-    );
+    metrics.insert(COLD_START.to_owned(), table);
     Ok(FoldResult {
         chosen,
         trials,
@@ -323,11 +338,11 @@ mod tests {
         let folds = make_folds(&assign_folds(&d, &filter_users(&d, 1), 3, 5).unwrap());
         let eligible = eligible_items(&content(d.catalog.len()), &["jazz"]);
         let cfg = ColdStartConfig {
-            fraction: 0.3,
+            fraction: 0.5,
             seed: 1,
         };
         let cold = ColdFold::build(&d, &folds[0], &split, &eligible, &cfg).unwrap();
-        assert_eq!(cold.withheld.len(), 3, "30 % of 10 eligible");
+        assert_eq!(cold.withheld.len(), 5, "50 % of 10 eligible");
         assert!(cold.withheld.iter().all(|i| eligible.contains(i)));
         assert!(cold.withheld.windows(2).all(|w| w[0] < w[1]));
         let again = ColdFold::build(&d, &folds[0], &split, &eligible, &cfg).unwrap();
