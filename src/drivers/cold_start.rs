@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::drivers::summary::{read_summary, ColdStartSection, Settings, Summary};
+use crate::drivers::summary::{others, read_summary, ColdStartSection, Settings, Summary};
 use crate::error::{Error, Result};
 use crate::eval::cold_start::{ColdStartConfig, COLD_START};
 
@@ -63,31 +63,12 @@ pub fn add_cold_start(path: &Path, run: Summary, config: ColdStartConfig) -> Res
         .filter(|b| complete && b.config == config)
     {
         let run_now: Vec<String> = section.grids.keys().cloned().collect();
-        let keep = |m: &String| !run_now.contains(m);
-        let ColdStartSection {
-            results,
-            per_fold,
-            grids,
-            chosen,
-            wall_seconds,
-            command,
-            ..
-        } = before;
-        section
-            .results
-            .extend(results.into_iter().filter(|(m, _)| keep(m)));
-        section
-            .per_fold
-            .extend(per_fold.into_iter().filter(|(m, _)| keep(m)));
-        section
-            .grids
-            .extend(grids.into_iter().filter(|(m, _)| keep(m)));
-        section
-            .chosen
-            .extend(chosen.into_iter().filter(|(m, _)| keep(m)));
-        section
-            .wall_seconds
-            .extend(wall_seconds.into_iter().filter(|(m, _)| keep(m)));
+        others(&mut section.results, before.results, &run_now);
+        others(&mut section.per_fold, before.per_fold, &run_now);
+        others(&mut section.grids, before.grids, &run_now);
+        others(&mut section.chosen, before.chosen, &run_now);
+        others(&mut section.wall_seconds, before.wall_seconds, &run_now);
+        let command = before.command;
         if !command.split(" ; ").any(|c| c == section.command) {
             section.command = format!("{command} ; {}", section.command);
         }

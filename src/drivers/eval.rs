@@ -21,7 +21,7 @@ use crate::data::{ContentMatrix, Dataset};
 use crate::drivers::checkpoint::{CheckpointEntry, FoldCheckpoint, Loaded, CHECKPOINT_DIR};
 use crate::drivers::cold_start::{add_cold_start, same_split};
 use crate::drivers::summary::{
-    read_summary, write_summary, DataStats, Settings, Summary, PAIRED_METRICS,
+    others, read_summary, write_summary, DataStats, Settings, Summary, PAIRED_METRICS,
 };
 use crate::drivers::DEFAULT_OUT_DIR;
 use crate::error::{Error, Result};
@@ -577,10 +577,6 @@ fn keep_other_models(summary: &mut Summary, previous: Summary) {
         return;
     }
     let run_now: Vec<String> = now.grids.keys().cloned().collect();
-    /// Adds the entries of `from` whose model this run did not evaluate.
-    fn others<V>(into: &mut BTreeMap<String, V>, from: BTreeMap<String, V>, run_now: &[String]) {
-        into.extend(from.into_iter().filter(|(m, _)| !run_now.contains(m)));
-    }
     for (protocol, models) in results {
         others(
             summary.results.entry(protocol).or_default(),

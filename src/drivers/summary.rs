@@ -118,6 +118,12 @@ pub struct ColdStartSection {
     pub command: String,
 }
 
+/// Adds the entries of `from` whose model is not in `run_now` (the models a run just
+/// evaluated): how a run keeps the rows of earlier runs' other models.
+pub fn others<V>(into: &mut BTreeMap<String, V>, from: BTreeMap<String, V>, run_now: &[String]) {
+    into.extend(from.into_iter().filter(|(m, _)| !run_now.contains(m)));
+}
+
 /// Writes `<dir>/results.json` and `<dir>/RESULTS.md` and reports it.
 pub fn write_summary(
     dir: &Path,

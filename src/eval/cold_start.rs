@@ -29,7 +29,7 @@ use crate::metrics::{Accumulator, MetricTable, MAX_K, TUNING_METRIC};
 use crate::ranking::{check_scores, top_k, Recommender, UserInput};
 use crate::util::rng::{derive_seed, hash_str, Rng};
 
-use super::{tune, ContentFor, FitContext, FoldResult, OnTrial, TestCase, Trainer};
+use super::{ContentFor, FoldFit, FoldResult, OnTrial, TestCase, Trainer};
 
 /// The name of the protocol in results.
 pub const COLD_START: &str = "cold_start";
@@ -240,32 +240,18 @@ pub fn run_cold_fold(
             fold.index as u64,
         ],
     );
-    let tune_content = content_for(&fold.train)?;
-    let ctx = FitContext {
+    let fit = FoldFit {
+        trainer,
         dataset: &cold.train_data,
-        train_users: &fold.train,
-        content: tune_content.as_deref(),
+        fold,
         seed,
+        content_for,
     };
-    let grid = trainer.grid();
     let score = |m: &dyn Recommender| -> Result<f64> {
         let t = evaluate_cold(m, &cold.validation, &cold.withheld)?;
         Ok(t[TUNING_METRIC])
     };
-    let (chosen, trials) = match grid.as_slice() {
-        [only] => (only.clone(), Vec::new()),
-        _ => tune(trainer, &ctx, &score, on_trial)?,
-    };
-    drop(tune_content);
-    let full_train = fold.train_and_validation();
-    let content = content_for(&full_train)?;
-    let ctx = FitContext {
-        dataset: &cold.train_data,
-        train_users: &full_train,
-        content: content.as_deref(),
-        seed,
-    };
-    let model = trainer.fit(&ctx, &chosen)?;
+    let (chosen, trials, model) = fit.tune_and_refit(&score, on_trial)?;
     let mut table = evaluate_cold(model.as_ref(), &cold.test, &cold.withheld)?;
     table.insert("withheld".into(), cold.withheld.len() as f64);
     let mut metrics = std::collections::BTreeMap::new();

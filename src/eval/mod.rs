@@ -291,38 +291,74 @@ pub fn run_fold(
     on_trial: &mut OnTrial<'_>,
 ) -> Result<FoldResult> {
     let validation = build_cases(dataset, &fold.validation, split)?;
-    let tune_content = content_for(&fold.train)?;
     let seed = derive_seed(split.seed, &[hash_str(trainer.name()), fold.index as u64]);
-    let ctx = FitContext {
+    let fit = FoldFit {
+        trainer,
         dataset,
-        train_users: &fold.train,
-        content: tune_content.as_deref(),
+        fold,
         seed,
+        content_for,
     };
-    // A single configuration has nothing to choose: skip the tuning fit (the neural models,
-    // whose fits cost minutes, use this; they early-stop on held-out training users instead).
-    let grid = trainer.grid();
-    let (chosen, trials) = match grid.as_slice() {
-        [only] => (only.clone(), Vec::new()),
-        _ => tune(trainer, &ctx, &full_validation(&validation), on_trial)?,
-    };
-    drop(tune_content);
-
-    let full_train = fold.train_and_validation();
-    let content = content_for(&full_train)?;
-    let ctx = FitContext {
-        dataset,
-        train_users: &full_train,
-        content: content.as_deref(),
-        seed,
-    };
-    let model = trainer.fit(&ctx, &chosen)?;
+    let (chosen, trials, model) = fit.tune_and_refit(&full_validation(&validation), on_trial)?;
     let metrics = evaluate(model.as_ref(), test)?;
     Ok(FoldResult {
         chosen,
         trials,
         metrics,
     })
+}
+
+/// What one model's tuning and refit on a fold use, whatever the protocol.
+pub(crate) struct FoldFit<'a> {
+    pub(crate) trainer: &'a dyn Trainer,
+    /// The data the models are fitted on (only the fold's training users are read).
+    pub(crate) dataset: &'a Dataset,
+    pub(crate) fold: &'a Fold,
+    pub(crate) seed: u64,
+    pub(crate) content_for: &'a ContentFor<'a>,
+}
+
+impl FoldFit<'_> {
+    /// Tunes on the training folds (scored by `score` on the validation users), then refits
+    /// the chosen configuration on train ∪ validation. Returns the choice, the trials and the
+    /// refitted model.
+    pub(crate) fn tune_and_refit(
+        &self,
+        score: &ValidationScore<'_>,
+        on_trial: &mut OnTrial<'_>,
+    ) -> Result<(Value, Vec<Trial>, Box<dyn Recommender>)> {
+        let fit_on = |users: &[usize], f: &mut dyn FnMut(&FitContext<'_>) -> Result<()>| {
+            let content = (self.content_for)(users)?;
+            f(&FitContext {
+                dataset: self.dataset,
+                train_users: users,
+                content: content.as_deref(),
+                seed: self.seed,
+            })
+        };
+        // A single configuration has nothing to choose: skip the tuning fit (the neural
+        // models, whose fits cost minutes, use this; they early-stop on held-out training users
+        // instead).
+        let grid = self.trainer.grid();
+        let (chosen, trials) = match grid.as_slice() {
+            [only] => (only.clone(), Vec::new()),
+            _ => {
+                let mut out = None;
+                fit_on(&self.fold.train, &mut |ctx| {
+                    out = Some(tune(self.trainer, ctx, score, on_trial)?);
+                    Ok(())
+                })?;
+                out.ok_or_else(|| Error::Model("tuning produced nothing".into()))?
+            }
+        };
+        let mut model = None;
+        fit_on(&self.fold.train_and_validation(), &mut |ctx| {
+            model = Some(self.trainer.fit(ctx, &chosen)?);
+            Ok(())
+        })?;
+        let model = model.ok_or_else(|| Error::Model("refit produced nothing".into()))?;
+        Ok((chosen, trials, model))
+    }
 }
 
 #[cfg(test)]
