@@ -18,10 +18,16 @@ Steps:
   --fixtures  tests/fixtures/pcm16k/<key>.f32 (+ README.md, CREDITS.md) from the
               librosa clips in tests/fixtures/clips/ and two CC BY tracks of
               ../shared/data/audio/. The only step that reads ../shared.
-  (default)   models/musicnn_msd.safetensors + models/musicnn_msd.LICENSE from the
-              installed musicnn package's checkpoint, then tests/reference/musicnn/*
-              from the committed pcm16k fixtures only. Asserts that numpy_forward()
-              (written only against the safetensors file) matches TensorFlow.
+  (default)   tests/reference/musicnn/musicnn_msd_f32.safetensors (+ .LICENSE) from the
+              installed musicnn package's checkpoint, then the shipped f16 copy (--f16),
+              then tests/reference/musicnn/* from the committed pcm16k fixtures only.
+              Asserts that numpy_forward() (written only against the f32 file) matches
+              TensorFlow.
+  --f16       models/musicnn_msd.safetensors (+ .LICENSE): the f32 file's tensors rounded
+              to float16 (round to nearest even), same names and metadata plus
+              "storage": "f16"; no TensorFlow needed. The page and the CLI ship this one
+              (0.92 MB gzip instead of 2.98); the Rust tests hold the f32 file to the
+              parity tolerances and this one to its own (tests/model/musicnn.rs).
   --bench     TF forward time on a batch of 10 patches (no files written).
 
 Deterministic: re-running gives byte-identical files (checked).
@@ -60,8 +66,10 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CLIPS_DIR = os.path.join(REPO, "tests", "fixtures", "clips")
 PCM_DIR = os.path.join(REPO, "tests", "fixtures", "pcm16k")
 REF_DIR = os.path.join(REPO, "tests", "reference", "musicnn")
-MODEL_PATH = os.path.join(REPO, "models", "musicnn_msd.safetensors")
-LICENSE_PATH = os.path.join(REPO, "models", "musicnn_msd.LICENSE")
+MODEL_PATH = os.path.join(REPO, "tests", "reference", "musicnn", "musicnn_msd_f32.safetensors")
+LICENSE_PATH = os.path.join(REPO, "tests", "reference", "musicnn", "musicnn_msd_f32.LICENSE")
+SHIPPED_PATH = os.path.join(REPO, "models", "musicnn_msd.safetensors")
+SHIPPED_LICENSE_PATH = os.path.join(REPO, "models", "musicnn_msd.LICENSE")
 CKPT = os.path.join(os.path.dirname(musicnn.__file__), "MSD_musicnn") + "/"
 MODEL = "MSD_musicnn"
 
@@ -378,13 +386,14 @@ def tf_session(t, **cfg):
 BN = ("gamma", "beta", "moving_mean", "moving_variance")
 
 
-def write_safetensors(path, tensors, metadata):
+def write_safetensors(path, tensors, metadata, dtype="<f4"):
     """Minimal deterministic safetensors writer (sorted names, header padded to 8 bytes)."""
     header, blobs, off = {}, [], 0
+    tag = {"<f4": "F32", "<f2": "F16"}[dtype]
     for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name], dtype="<f4")
+        a = np.ascontiguousarray(tensors[name], dtype=dtype)
         b = a.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        header[name] = {"dtype": tag, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
         blobs.append(b)
         off += len(b)
     header["__metadata__"] = metadata
@@ -416,7 +425,7 @@ def convert():
     metadata = {
         "tags": json.dumps(LABELS),
         "source": "musicnn 0.1.0 MSD_musicnn, Pons & Serra 2019",
-        "licence": "ISC, see models/musicnn_msd.LICENSE",
+        "licence": "ISC, see the .LICENSE file beside this one",
         "bn_epsilon": "0.001",
         "sample_rate": str(SR),
         "n_fft": str(config.FFT_SIZE),
@@ -431,13 +440,7 @@ def convert():
     assert sorted(back) == sorted(tensors) and all(np.array_equal(back[k], tensors[k]) for k in back)
     with safetensors.safe_open(MODEL_PATH, "np") as f:
         assert f.metadata() == metadata
-    lic = open(os.path.join(os.path.dirname(musicnn.__file__), "..", "musicnn-0.1.0.dist-info",
-                            "LICENSE.md")).read()
-    with open(LICENSE_PATH, "w") as f:
-        f.write("models/musicnn_msd.safetensors holds the weights of musicnn 0.1.0's MSD_musicnn model "
-                "(Pons & Serra 2019), converted from its TF1 checkpoint by tests/reference/gen_musicnn.py; "
-                "the musicnn licence (ISC, verbatim from musicnn-0.1.0.dist-info/LICENSE.md) follows.\n\n")
-        f.write(lic)
+    write_licence(LICENSE_PATH, os.path.relpath(MODEL_PATH, REPO), "float32, as in the checkpoint")
     print("wrote %s: %d tensors, %d parameters, %d bytes" % (
         os.path.relpath(MODEL_PATH, REPO), len(tensors), n_params, os.path.getsize(MODEL_PATH)))
     print("BN epsilons:", sorted(set(eps.values())))
@@ -445,6 +448,39 @@ def convert():
     for v in sorted(mapping, key=lambda k: mapping[k]):
         print("| `%s` | `%s` | %s |" % (v, mapping[v], list(shapes[v])))
     return t, mapping
+
+
+def write_licence(path, weights, storage):
+    """The ISC notice of musicnn beside a weight file (verbatim from the installed package)."""
+    lic = open(os.path.join(os.path.dirname(musicnn.__file__), "..", "musicnn-0.1.0.dist-info",
+                            "LICENSE.md")).read()
+    with open(path, "w") as f:
+        f.write("%s holds the weights of musicnn 0.1.0's MSD_musicnn model (Pons & Serra 2019), "
+                "converted from its TF1 checkpoint by tests/reference/gen_musicnn.py (%s); "
+                "the musicnn licence (ISC, verbatim from musicnn-0.1.0.dist-info/LICENSE.md) follows.\n\n"
+                % (weights, storage))
+        f.write(lic)
+
+
+def write_f16():
+    """The shipped copy: the f32 file's tensors as float16 (numpy's astype: round to nearest
+    even; every weight is far inside float16's range, checked), same metadata + storage."""
+    tensors = safetensors.numpy.load_file(MODEL_PATH)
+    with safetensors.safe_open(MODEL_PATH, "np") as f:
+        metadata = dict(f.metadata())
+    worst = 0.0
+    for name, a in tensors.items():
+        h = a.astype(np.float16)
+        assert np.all(np.isfinite(h)), name
+        worst = max(worst, float(np.max(np.abs(h.astype(np.float32) - a) / np.maximum(np.abs(a), 6.1e-5))))
+    metadata["storage"] = "f16 (rounded from %s)" % os.path.relpath(MODEL_PATH, REPO)
+    write_safetensors(SHIPPED_PATH, tensors, metadata, dtype="<f2")
+    write_licence(SHIPPED_LICENSE_PATH, os.path.relpath(SHIPPED_PATH, REPO),
+                  "rounded to float16 from the float32 checkpoint values")
+    import gzip
+    raw = open(SHIPPED_PATH, "rb").read()
+    print("wrote %s: %d bytes, %d gzip -9; worst relative rounding %.2e" % (
+        os.path.relpath(SHIPPED_PATH, REPO), len(raw), len(gzip.compress(raw, 9)), worst))
 
 
 # ---------------------------------------------------------------- numpy forward (the spec)
@@ -707,6 +743,7 @@ def main():
     ap.add_argument("--fixtures", action="store_true", help="make tests/fixtures/pcm16k (needs --shared)")
     ap.add_argument("--shared", default=os.path.join(REPO, "..", "shared"))
     ap.add_argument("--bench", action="store_true", help="TF timings only")
+    ap.add_argument("--f16", action="store_true", help="the shipped f16 copy of the f32 weights only")
     a = ap.parse_args()
     print("versions:", json.dumps(versions()))
     t0 = time.perf_counter()
@@ -714,8 +751,11 @@ def main():
         make_fixtures(a.shared)
     elif a.bench:
         bench()
+    elif a.f16:
+        write_f16()
     else:
         convert()
+        write_f16()
         reference()
         check_extractor()
     print("runtime %.1f s" % (time.perf_counter() - t0))

@@ -15,9 +15,11 @@
 //!    50 → sigmoid = the tag probabilities.
 //!
 //! The input comes from [`crate::features::musicnn_input`]. Weights: `models/musicnn_msd.
-//! safetensors`, converted from the TF1 checkpoint in the `musicnn` 0.1.0 package (ISC
-//! licence, `models/musicnn_msd.LICENSE`) by `tests/reference/gen_musicnn.py`, which also
-//! writes the reference outputs the tests compare with.
+//! safetensors` (f16 storage, widened to f32 on load; the checkpoint's f32 values are in
+//! `tests/reference/musicnn/` for the parity tests), converted from the TF1 checkpoint in the
+//! `musicnn` 0.1.0 package (ISC licence, `models/musicnn_msd.LICENSE`) by
+//! `tests/reference/gen_musicnn.py`, which also writes the reference outputs the tests compare
+//! with.
 
 pub mod backend;
 pub mod batch_norm;
