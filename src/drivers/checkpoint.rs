@@ -2,7 +2,9 @@
 //! `<out>/.eval-checkpoints/fold-NN.json`, so an interrupted run resumes where it stopped.
 //!
 //! A checkpoint is reused only when it was made for the same data, split and negatives (its
-//! `fingerprint`) and, per model, the same grid; otherwise that part is recomputed. Each file
+//! `fingerprint`) and, per model, the same grid; otherwise that part is recomputed. While a
+//! model is being tuned, each finished trial is written too (`partial`), so a run stopped in
+//! the middle of a long grid resumes at the next configuration rather than at the fold's start. Each file
 //! carries a format `version`: files written before versions existed are version 1 (the same
 //! fields) and still resume; a file of a newer version than this build knows is refused with a
 //! message, never silently mixed into the results.
@@ -15,7 +17,7 @@ use serde_json::Value;
 
 use crate::drivers::write_atomic;
 use crate::error::{Error, Result};
-use crate::eval::FoldResult;
+use crate::eval::{FoldResult, Trial};
 
 /// Checkpoint sub-directory of the output directory (git-ignored).
 pub const CHECKPOINT_DIR: &str = ".eval-checkpoints";
@@ -48,6 +50,19 @@ pub struct FoldCheckpoint {
     pub fold: usize,
     /// Model name → result.
     pub models: BTreeMap<String, CheckpointEntry>,
+    /// Model name → the trials finished so far of a tuning that has not ended (absent when
+    /// none; older files have none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub partial: BTreeMap<String, PartialTuning>,
+}
+
+/// The finished trials of an interrupted tuning, with the grid they belong to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartialTuning {
+    /// The grid being tuned over.
+    pub grid: Vec<Value>,
+    /// Its first trials, in grid order.
+    pub trials: Vec<Trial>,
 }
 
 fn version_one() -> u32 {
@@ -77,6 +92,7 @@ impl FoldCheckpoint {
             fingerprint: fingerprint.clone(),
             fold,
             models: BTreeMap::new(),
+            partial: BTreeMap::new(),
         }
     }
 
@@ -119,9 +135,50 @@ impl FoldCheckpoint {
         self.models.get(model).filter(|e| e.grid == grid)
     }
 
-    /// Records `model`'s entry and writes the file (atomically: a crash leaves the old one).
+    /// Records `model`'s entry and writes the file (atomically: a crash leaves the old one);
+    /// its partial tuning, if any, is dropped.
     pub fn save(&mut self, path: &Path, model: &str, entry: CheckpointEntry) -> Result<()> {
+        self.partial.remove(model);
         self.models.insert(model.to_owned(), entry);
+        write_atomic(path, &serde_json::to_string(self)?)
+    }
+
+    /// The trials of `model` already finished over `grid`: the longest prefix of the saved
+    /// partial tuning whose configurations are the grid's, in order (none for another grid).
+    pub fn finished_trials(&self, model: &str, grid: &[Value]) -> Vec<Trial> {
+        let Some(p) = self.partial.get(model).filter(|p| p.grid == grid) else {
+            return Vec::new();
+        };
+        p.trials
+            .iter()
+            .zip(grid)
+            .take_while(|(t, c)| t.config == **c)
+            .map(|(t, _)| t.clone())
+            .collect()
+    }
+
+    /// Appends one finished trial of `model`'s tuning over `grid` and writes the file.
+    pub fn save_trial(
+        &mut self,
+        path: &Path,
+        model: &str,
+        grid: &[Value],
+        trial: &Trial,
+    ) -> Result<()> {
+        let p = self
+            .partial
+            .entry(model.to_owned())
+            .or_insert_with(|| PartialTuning {
+                grid: grid.to_vec(),
+                trials: Vec::new(),
+            });
+        if p.grid != grid {
+            *p = PartialTuning {
+                grid: grid.to_vec(),
+                trials: Vec::new(),
+            };
+        }
+        p.trials.push(trial.clone());
         write_atomic(path, &serde_json::to_string(self)?)
     }
 }
@@ -175,6 +232,41 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn finished_trials_of_an_interrupted_tuning_resume_for_the_same_grid_only() {
+        let d = dir("partial");
+        let fp = json!({"seed": 1});
+        let path = FoldCheckpoint::path(&d, 1);
+        let grid = vec![json!({"k": 1}), json!({"k": 2}), json!({"k": 3})];
+        let trial = |k: i64, score: f64| Trial {
+            config: json!({"k": k}),
+            score,
+        };
+        let mut c = FoldCheckpoint::empty(&fp, 1);
+        c.save_trial(&path, "ials", &grid, &trial(1, 0.5)).unwrap();
+        c.save_trial(&path, "ials", &grid, &trial(2, 0.25)).unwrap();
+        let Loaded::Resume(back) = FoldCheckpoint::load(&path, &fp, 1).unwrap() else {
+            panic!("resumes")
+        };
+        assert_eq!(
+            back.finished_trials("ials", &grid),
+            vec![trial(1, 0.5), trial(2, 0.25)]
+        );
+        assert!(back.finished_trials("ease", &grid).is_empty());
+        assert!(
+            back.finished_trials("ials", &grid[1..]).is_empty(),
+            "other grid"
+        );
+        // Finishing the model drops its partial tuning.
+        let mut back = back;
+        back.save(&path, "ials", entry()).unwrap();
+        let Loaded::Resume(done) = FoldCheckpoint::load(&path, &fp, 1).unwrap() else {
+            panic!("resumes")
+        };
+        assert!(done.partial.is_empty() && done.models.contains_key("ials"));
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -33,7 +33,7 @@ use crate::eval::cold_start::{
 };
 use crate::eval::neural::NeuralTrainer;
 use crate::eval::{
-    run_fold, ContentFor, FoldProtocol, FoldResult, Trainer, Trial, DEFAULT_NEGATIVES,
+    run_fold, ContentFor, FoldProtocol, FoldResult, Trainer, Trial, Tuning, DEFAULT_NEGATIVES,
     DEFAULT_NEGATIVE_SEED, PROTOCOLS, TUNING_BUDGET,
 };
 use crate::features::musicnn_input::MSD_TAGS;
@@ -245,8 +245,19 @@ impl FoldRunner<'_> {
             let state = state
                 .as_ref()
                 .ok_or_else(|| Error::Model("fold protocol missing".into()))?;
+            // Trials an interrupted run finished are taken from the checkpoint; each new one
+            // is written as it ends.
+            let done = ckpt.finished_trials(&name, &grid);
+            if !done.is_empty() {
+                progress(&format!(
+                    "fold {n}/{of} {name}: {} of {} tuning trials resumed from checkpoint",
+                    done.len(),
+                    grid.len()
+                ));
+            }
             let t0 = Instant::now();
             let mut last = t0;
+            let mut save_error: Option<Error> = None;
             let mut on_trial = |k: usize, of_k: usize, trial: &Trial| {
                 progress(&format!(
                     "fold {n}/{of} {name}: tuning {k}/{of_k} {} → {TUNING_METRIC} {:.4} ({:.1} s)",
@@ -255,6 +266,9 @@ impl FoldRunner<'_> {
                     last.elapsed().as_secs_f64()
                 ));
                 last = Instant::now();
+                if save_error.is_none() {
+                    save_error = ckpt.save_trial(&path, &name, &grid, trial).err();
+                }
             };
             let result = match state {
                 FoldState::Standard(test) => run_fold(
@@ -264,7 +278,10 @@ impl FoldRunner<'_> {
                     &self.opts.split,
                     test,
                     self.content_for,
-                    &mut on_trial,
+                    Tuning {
+                        done: &done,
+                        on_trial: &mut on_trial,
+                    },
                 )?,
                 FoldState::Cold(cold) => run_cold_fold(
                     t.as_ref(),
@@ -272,9 +289,15 @@ impl FoldRunner<'_> {
                     cold,
                     &self.opts.split,
                     self.content_for,
-                    &mut on_trial,
+                    Tuning {
+                        done: &done,
+                        on_trial: &mut on_trial,
+                    },
                 )?,
             };
+            if let Some(e) = save_error {
+                return Err(e);
+            }
             let seconds = t0.elapsed().as_secs_f64();
             progress(&format!(
                 "fold {n}/{of} {name}: chose {} ; {} ({seconds:.1} s)",
@@ -827,6 +850,47 @@ mod tests {
         }
         let md = std::fs::read_to_string(out.join("RESULTS.md")).unwrap();
         assert!(md.contains("## Cold start") && md.contains("content_knn_msd50"));
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn an_interrupted_tuning_resumes_at_its_next_trial() {
+        let out = temp_dir("partial");
+        let mut opts = mini_opts(&out);
+        opts.models = vec!["item_knn".into()];
+        opts.only_folds = Some(vec![0]);
+        run_eval(&opts, &mut |_| {}).unwrap();
+        // Turn fold 1's finished item-kNN into a tuning stopped after three trials, the first
+        // with a score no real trial reaches: if it is reused rather than refitted, it wins.
+        let path = FoldCheckpoint::path(&out.join(CHECKPOINT_DIR), 0);
+        let mut ckpt: FoldCheckpoint =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let entry = ckpt.models.remove("item_knn").unwrap();
+        let mut trials = entry.result.trials[..3].to_vec();
+        trials[0].score = 9.0;
+        let grid = entry.grid.clone();
+        for t in &trials {
+            ckpt.save_trial(&path, "item_knn", &grid, t).unwrap();
+        }
+        let mut log = Vec::new();
+        run_eval(&opts, &mut |m| log.push(m.to_owned())).unwrap();
+        let resumed = format!("3 of {} tuning trials resumed", grid.len());
+        assert!(log.iter().any(|l| l.contains(&resumed)), "{log:?}");
+        let tuned = log
+            .iter()
+            .filter(|l| l.contains("item_knn: tuning"))
+            .count();
+        assert_eq!(
+            tuned,
+            grid.len() - 3,
+            "only the remaining trials are fitted"
+        );
+        let ckpt: FoldCheckpoint =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let r = &ckpt.models["item_knn"].result;
+        assert_eq!(r.chosen, grid[0]);
+        assert_eq!(r.trials[0].score, 9.0);
+        assert!(ckpt.partial.is_empty());
         let _ = std::fs::remove_dir_all(&out);
     }
 

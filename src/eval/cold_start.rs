@@ -29,7 +29,7 @@ use crate::metrics::{Accumulator, MetricTable, MAX_K, TUNING_METRIC};
 use crate::ranking::{check_scores, top_k, Recommender, UserInput};
 use crate::util::rng::{derive_seed, hash_str, Rng};
 
-use super::{ContentFor, FoldFit, FoldResult, OnTrial, TestCase, Trainer};
+use super::{ContentFor, FoldFit, FoldResult, TestCase, Trainer, Tuning};
 
 /// The name of the protocol in results.
 pub const COLD_START: &str = "cold_start";
@@ -230,7 +230,7 @@ pub fn run_cold_fold(
     cold: &ColdFold,
     split: &SplitConfig,
     content_for: &ContentFor<'_>,
-    on_trial: &mut OnTrial<'_>,
+    tuning: Tuning<'_, '_>,
 ) -> Result<FoldResult> {
     let seed = derive_seed(
         split.seed,
@@ -251,7 +251,7 @@ pub fn run_cold_fold(
         let t = evaluate_cold(m, &cold.validation, &cold.withheld)?;
         Ok(t[TUNING_METRIC])
     };
-    let (chosen, trials, model) = fit.tune_and_refit(&score, on_trial)?;
+    let (chosen, trials, model) = fit.tune_and_refit(&score, tuning)?;
     let mut table = evaluate_cold(model.as_ref(), &cold.test, &cold.withheld)?;
     table.insert("withheld".into(), cold.withheld.len() as f64);
     let mut metrics = std::collections::BTreeMap::new();

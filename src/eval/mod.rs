@@ -216,19 +216,31 @@ pub struct Trial {
 }
 
 /// Called after each tuning trial with (trials done, grid size, the trial): a grid of 16 fits
-/// takes up to half an hour on one core, so the caller can say how far it is.
+/// takes up to half an hour on one core, so the caller can say how far it is (and save it).
 pub type OnTrial<'a> = dyn FnMut(usize, usize, &Trial) + 'a;
+
+/// How a fold's tuning reports and resumes: the trials an interrupted run finished (the grid's
+/// first ones; reused, not refitted) and the callback that hears each new one.
+pub struct Tuning<'a, 'f> {
+    /// Finished trials, in grid order.
+    pub done: &'a [Trial],
+    /// Hears each new trial.
+    pub on_trial: &'a mut OnTrial<'f>,
+}
 
 /// How a tuning trial is scored: [`TUNING_METRIC`] of a fitted model on the validation users,
 /// under the protocol being tuned for.
 pub type ValidationScore<'a> = dyn Fn(&dyn Recommender) -> Result<f64> + 'a;
 
 /// Fits every grid configuration on `ctx` and scores it with `score` (for the full protocol,
-/// [`full_validation`]). Returns the best configuration and all trials.
+/// [`full_validation`]). Returns the best configuration and all trials. `done` holds trials
+/// already finished by an interrupted run (the grid's first ones, same configurations): they
+/// are taken as they are, not refitted, and `on_trial` hears only the new ones.
 pub fn tune(
     trainer: &dyn Trainer,
     ctx: &FitContext<'_>,
     score: &ValidationScore<'_>,
+    done: &[Trial],
     on_trial: &mut OnTrial<'_>,
 ) -> Result<(Value, Vec<Trial>)> {
     let grid = trainer.grid();
@@ -242,14 +254,19 @@ pub fn tune(
     let n = grid.len();
     let mut trials = Vec::with_capacity(n);
     let mut best: Option<(f64, Value)> = None;
-    for config in grid {
-        let model = trainer.fit(ctx, &config)?;
-        let score = score(model.as_ref())?;
+    for (k, config) in grid.into_iter().enumerate() {
+        let reused = done.get(k).filter(|t| t.config == config).map(|t| t.score);
+        let score = match reused {
+            Some(s) => s,
+            None => score(trainer.fit(ctx, &config)?.as_ref())?,
+        };
         if best.as_ref().is_none_or(|(b, _)| score > *b) {
             best = Some((score, config.clone()));
         }
         trials.push(Trial { config, score });
-        on_trial(trials.len(), n, &trials[trials.len() - 1]);
+        if reused.is_none() {
+            on_trial(trials.len(), n, &trials[trials.len() - 1]);
+        }
     }
     let (_, best) = best.ok_or_else(|| Error::Model("empty tuning grid".into()))?;
     Ok((best, trials))
@@ -279,8 +296,8 @@ pub type ContentFor<'a> = dyn Fn(&[usize]) -> Result<Option<Arc<ContentMatrix>>>
 ///
 /// `content_for(users)` must build item content from those users only (tag profiles) or return
 /// user-independent content (audio); it is called once for each training set, and may cache
-/// (every model of a fold asks for the same two training sets). `on_trial` hears each tuning
-/// trial.
+/// (every model of a fold asks for the same two training sets). `tuning` resumes an
+/// interrupted tuning and hears each new trial.
 pub fn run_fold(
     trainer: &dyn Trainer,
     dataset: &Dataset,
@@ -288,7 +305,7 @@ pub fn run_fold(
     split: &SplitConfig,
     test: &FoldProtocol,
     content_for: &ContentFor<'_>,
-    on_trial: &mut OnTrial<'_>,
+    tuning: Tuning<'_, '_>,
 ) -> Result<FoldResult> {
     let validation = build_cases(dataset, &fold.validation, split)?;
     let seed = derive_seed(split.seed, &[hash_str(trainer.name()), fold.index as u64]);
@@ -299,7 +316,7 @@ pub fn run_fold(
         seed,
         content_for,
     };
-    let (chosen, trials, model) = fit.tune_and_refit(&full_validation(&validation), on_trial)?;
+    let (chosen, trials, model) = fit.tune_and_refit(&full_validation(&validation), tuning)?;
     let metrics = evaluate(model.as_ref(), test)?;
     Ok(FoldResult {
         chosen,
@@ -325,7 +342,7 @@ impl FoldFit<'_> {
     pub(crate) fn tune_and_refit(
         &self,
         score: &ValidationScore<'_>,
-        on_trial: &mut OnTrial<'_>,
+        tuning: Tuning<'_, '_>,
     ) -> Result<(Value, Vec<Trial>, Box<dyn Recommender>)> {
         let fit_on = |users: &[usize], f: &mut dyn FnMut(&FitContext<'_>) -> Result<()>| {
             let content = (self.content_for)(users)?;
@@ -345,7 +362,13 @@ impl FoldFit<'_> {
             _ => {
                 let mut out = None;
                 fit_on(&self.fold.train, &mut |ctx| {
-                    out = Some(tune(self.trainer, ctx, score, on_trial)?);
+                    out = Some(tune(
+                        self.trainer,
+                        ctx,
+                        score,
+                        tuning.done,
+                        tuning.on_trial,
+                    )?);
                     Ok(())
                 })?;
                 out.ok_or_else(|| Error::Model("tuning produced nothing".into()))?
@@ -538,7 +561,10 @@ mod tests {
             &split,
             &test,
             &content_for,
-            &mut on_trial,
+            Tuning {
+                done: &[],
+                on_trial: &mut on_trial,
+            },
         )
         .unwrap();
         let asked = asked.into_inner();
