@@ -431,6 +431,8 @@ pub fn model_card(info: &Value, results: Option<&Summary>) -> String {
             "indrnn",
             "lstm",
             "ainrnn_shuffled",
+            "ials",
+            "ease",
             "item_knn",
             "content_knn",
             "popularity",
