@@ -15,10 +15,13 @@ import {
 } from './js/inputs.js';
 import { renderLibrary } from './js/library-view.js';
 import { start } from './js/load.js';
-import { playedToTheEnd } from './js/playback.js';
+import { attachListening } from './js/listening.js';
+import { playedToTheEnd, playTrack } from './js/playback.js';
+import { attachPlayerBar, renderPlayerBar } from './js/player-bar.js';
+import { followRecommendations, takeNext } from './js/queue.js';
 import { savePortrait } from './js/portrait.js';
 import { reloadModel, scheduleRecommend } from './js/recommend.js';
-import { changed, onChange } from './js/state.js';
+import { changed, onChange, shown } from './js/state.js';
 import { testHook } from './js/test-hook.js';
 import { $ } from './js/ui.js';
 import { onComputeReplaced, startWorkers } from './js/worker-rpc.js';
@@ -30,6 +33,7 @@ onComputeReplaced(reloadModel);
 // A change of the library or the history redraws the list and asks for new recommendations.
 onChange(renderLibrary);
 onChange(scheduleRecommend);
+onChange(renderPlayerBar);
 
 // Inputs: the two choosers (or, where there are, the pickers with file handles) and the drop zone.
 offerAudioExtensions($('file-input'));
@@ -38,6 +42,10 @@ for (const [id, kind] of [['file-input', 'files'], ['folder-input', 'folder']]) 
   input.addEventListener('change', () => chosen(input));
   document.querySelector(`label[for="${id}"]`).addEventListener('click', (e) => pickerClicked(e, kind));
 }
+// Re-link folder (after an import: an export carries no audio): a folder chooser whose files
+// only give audio back to tracks of the library.
+$('relink-input').addEventListener('change', () => chosen($('relink-input'), { relinkOnly: true }));
+document.querySelector('label[for="relink-input"]').addEventListener('click', (e) => pickerClicked(e, 'folder', { relinkOnly: true }));
 const dropZone = $('drop-zone');
 for (const type of ['dragenter', 'dragover']) dropZone.addEventListener(type, dragOver);
 for (const type of ['dragleave', 'drop']) dropZone.addEventListener(type, dragEnded);
@@ -46,11 +54,22 @@ $('cancel').addEventListener('click', cancelBatch);
 $('demo-catalog').addEventListener('click', loadDemo);
 $('about').addEventListener('toggle', aboutToggled);
 
-// Playback: the list redraws on play and pause (the playing row's label).
+// Playback: the list and the player bar redraw on play and pause (the playing row's label);
+// listening.js counts plays and skips from the element's time updates; the bar, the media keys
+// and the shortcuts drive it.
 const audio = $('audio');
+attachListening(audio);
+attachPlayerBar();
 audio.addEventListener('ended', playedToTheEnd);
 audio.addEventListener('play', () => changed());
 audio.addEventListener('pause', () => changed());
+// "Play all recommendations": the first one now, the queue follows the recommendations.
+$('play-all').addEventListener('click', async () => {
+  followRecommendations();
+  scheduleRecommend();
+  const first = shown.recommendations[0]?.id ?? takeNext();
+  if (first) await playTrack(first);
+});
 
 // Recommendations and "Learn my taste".
 for (const id of ['diversity', 'diversity-n']) $(id).addEventListener('change', () => scheduleRecommend());

@@ -185,6 +185,7 @@ export function historyItemProblem(it) {
   if (!isObject(it) || typeof it.id !== 'string' || !it.id) return 'it has no id';
   for (const k of ['plays', 'skips', 'full_listens']) if (!isCount(it[k])) return `its ${k} is not a non-negative integer`;
   if (it.liked !== undefined && typeof it.liked !== 'boolean') return 'its liked is not true/false';
+  if (it.disliked !== undefined && typeof it.disliked !== 'boolean') return 'its disliked is not true/false';
   return null;
 }
 
@@ -329,6 +330,19 @@ export async function getWeights() {
 /** Keeps fine-tuned weights (a browser model file, safetensors bytes as an ArrayBuffer). */
 export async function putWeights(bytes) {
   return run(['kv'], 'readwrite', (tx) => { tx.objectStore('kv').put({ k: 'weights', v: bytes }); });
+}
+
+/** A small value of the page's own (e.g. the last "Learn my taste" result), or null. */
+export async function getNote(key) {
+  return run(['kv'], 'readonly', async (tx) => (await result(tx.objectStore('kv').get(`note:${key}`)))?.v ?? null);
+}
+
+/** Keeps a small value of the page's own; null deletes it. */
+export async function putNote(key, value) {
+  return run(['kv'], 'readwrite', (tx) => {
+    if (value === null) tx.objectStore('kv').delete(`note:${key}`);
+    else tx.objectStore('kv').put({ k: `note:${key}`, v: value });
+  });
 }
 
 /** Deletes the fine-tuned weights ("Reset model"): the shipped ones are used again. */

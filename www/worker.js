@@ -13,6 +13,8 @@
 //               {id, type: "setLibrary", descriptors: Float32Array, artists: string[]} -> number of rows
 //               {id, type: "recommend", history, exclude, k, diversity}
 //                 -> [{item, score, prior, attention, model_rank}]
+//               {id, type: "rankHeard", history, rows, k} -> {list: [{item, score}]}: the heard
+//                 tracks, each scored against the rest of the history (the radio's last resort)
 //               {id, type: "fineTune", history, options} -> runs fineTuneStart, then
 //                 fineTuneRun(RUN_SLICE_MS) in a loop (progress messages carry `steps`), then
 //                 fineTuneFinish -> {outcome, weights: Uint8Array|null (when kept)}; a "cancel"
@@ -209,6 +211,28 @@ function recommend({ history, exclude, k, diversity }) {
   return { result: { list, ms: performance.now() - started }, transfer: [] };
 }
 
+// The heard tracks, best first, when the radio has nothing unheard left: each heard track that
+// was not mostly skipped is scored by the model for the history without it (it is then the only
+// candidate: every other row is excluded), so a track is never scored by its own plays.
+function rankHeard({ history, rows, k }) {
+  notWhileTuning();
+  const r = model();
+  const started = performance.now();
+  const positive = (s) => Math.log1p(s.plays || 0) + (s.liked ? 1 : 0) - Math.log1p(s.skips || 0) > 0;
+  const scored = [];
+  for (const [i, s] of history.entries()) {
+    if (!positive(s)) continue;
+    const rest = history.filter((_, j) => j !== i);
+    if (!rest.length) continue;
+    const exclude = [];
+    for (let row = 0; row < rows; row++) if (row !== s.item) exclude.push(row);
+    const [best] = r.recommend(rest, exclude, { k: 1 });
+    if (best) scored.push({ item: s.item, score: best.score });
+  }
+  scored.sort((a, b) => b.score - a.score);
+  return { result: { list: scored.slice(0, k || 10), ms: performance.now() - started }, transfer: [] };
+}
+
 // One handler per request type, each answering {result, transfer}, or null when the request
 // was cancelled. A table rather than a chain of ifs: the list of requests is this, in one place.
 const handlers = {
@@ -221,6 +245,7 @@ const handlers = {
     return { result: model().setLibrary(descriptors, artists), transfer: [] };
   },
   recommend: (_, data) => recommend(data),
+  rankHeard: (_, data) => rankHeard(data),
   fineTune: (id, data) => fineTune(id, data),
   weights: () => {
     const w = model().weights();

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { artifacts, bin, openPage, recordTimings, repo, useServerAndBrowser } from './harness.mjs';
@@ -193,18 +193,27 @@ test('a file dropped again (drag and drop) is recognised by its content hash and
 test('play, full listen with auto-next, like, skip, remove; portrait; all kept after a reload', async () => {
   const { page } = main;
   const title = (i) => good[i].track.title;
+  const audioRate = (r) => page.evaluate((v) => { const a = document.getElementById('audio'); a.defaultPlaybackRate = v; a.playbackRate = v; }, r);
+  // Faster than real time: half of a 15 s excerpt (its play threshold) is heard in about half a second.
+  await audioRate(16);
   await liByTitle(page, title(0)).locator('[data-testid=play]').click();
-  // Playing, and its length known (play() resolves before the metadata may be in).
-  await page.waitForFunction(() => { const a = document.getElementById('audio'); return !a.paused && Number.isFinite(a.duration); });
-  // Jump to the end: 'ended' counts a full listen and starts the next track.
   const firstId = await page.evaluate(() => window.ainrec.playing());
+  await page.waitForFunction((id) => window.ainrec.history().items.find((i) => i.id === id)?.plays === 1, firstId, { timeout: 15000 });
+  // Jump to the end: 'ended' counts a full listen (it was heard past its threshold) and starts the next track.
   await page.evaluate(() => { const a = document.getElementById('audio'); a.currentTime = Math.max(0, a.duration - 0.2); });
   await page.waitForFunction((id) => window.ainrec.playing() !== id && !document.getElementById('audio').paused, firstId, { timeout: 15000 });
-  // Keyboard: focus a Like button and press Enter, Space on Skip.
+  const secondId = await page.evaluate(() => window.ainrec.playing());
+  await page.waitForFunction((id) => window.ainrec.history().items.find((i) => i.id === id)?.plays === 1, secondId, { timeout: 15000 });
+  // Keyboard: focus a Like button and press Enter; title(3) played and skipped with Space on Next.
   await liByTitle(page, title(2)).locator('[data-testid=like]').focus();
   await page.keyboard.press('Enter');
-  await liByTitle(page, title(3)).locator('[data-testid=skip]').focus();
+  await audioRate(1);
+  await liByTitle(page, title(3)).locator('[data-testid=play]').click();
+  await page.waitForFunction(() => !document.getElementById('audio').paused);
+  await page.focus('[data-testid=bar-next]');
   await page.keyboard.press('Space');
+  await page.waitForFunction((t) => window.ainrec.history().items.some((i) => i.title === t && i.skips === 1), title(3));
+  await page.evaluate(() => document.getElementById('audio').pause());
   await liByTitle(page, title(5)).locator('[data-testid=like]').click();
   await liByTitle(page, title(5)).locator('[data-testid=remove]').click();
   await page.selectOption('#age-band', '25-34');
@@ -221,6 +230,7 @@ test('play, full listen with auto-next, like, skip, remove; portrait; all kept a
   assert.ok(h.items.some((x) => x.plays === 1 && x.id !== ids[title(0)]), 'auto-next played the next track');
   assert.equal(item(2).liked, true);
   assert.equal(item(3).skips, 1);
+  assert.equal(item(3).plays, 0, 'a skip is not a play');
   assert.equal(item(5), undefined, 'removed from the history');
   assert.deepEqual(h.portrait, { age_band: '25-34', language: 'en', genres: ['jazz', 'electronic'] });
   await page.screenshot({ path: path.join(artifacts, 'listening.png'), fullPage: true });
@@ -288,20 +298,40 @@ test('export → forget me → import restores; corrupt and foreign imports chan
   await page.waitForFunction(() => window.ainrec.loaded, null, { timeout: 30000 });
   assert.equal(await page.locator('[data-testid=library] li').count(), 12);
   assert.deepEqual(await historyOf(page), historyBefore);
-  // The audio did not survive Forget me: a clear message instead of silence.
+  // The audio did not survive Forget me (an export carries none): the rows say so, Play says why.
+  assert.equal(await page.locator('[data-testid=library] li.no-audio').count(), 12);
+  assert.match(await liByTitle(page, good[1].track.title).locator('.sub').textContent(), /audio not in this browser/);
+  assert.match(await page.textContent('[data-testid=relink-line]'), /12 tracks have no audio in this browser \(they came from an import, and an export carries none\)/);
   await liByTitle(page, good[1].track.title).locator('[data-testid=play]').click();
   await page.waitForSelector('[data-testid=playback-message]:not([hidden])');
-  assert.match(await page.textContent('[data-testid=playback-message]'), /Drop the file again/);
-  // Dropping it again: recognised from the imported descriptors (no analysis), then it plays.
+  assert.match(await page.textContent('[data-testid=playback-message]'), /an export carries no audio\. Use “Re-link folder…”/);
+  // Re-link folder: the folder's files give the tracks their audio back (recognised by their
+  // content hash, from the imported descriptors: no analysis); a file of no track is not added.
   const analysed = await page.evaluate(() => window.ainrec.stats.analysed);
   const done = await page.evaluate(() => window.ainrec.batchesDone);
-  await page.setInputFiles('#file-input', path.join(music, 't1.mp3'));
+  // The music folder as it is, plus a WAV that is in no track (its samples changed).
+  const relinkDir = path.join(tmp, 'relink', 'My Music');
+  cpSync(music, relinkDir, { recursive: true });
+  writeFileSync(path.join(relinkDir, 'stranger.wav'), readFileSync(path.join(music, 't4.wav')).map((b, i) => (i > 100 ? b ^ 1 : b)));
+  await page.setInputFiles('#relink-input', relinkDir);
   await waitBatch(page, done + 1);
-  assert.equal((await page.evaluate(() => window.ainrec.lastBatch)).known, 1);
+  const relink = await page.evaluate(() => window.ainrec.lastBatch);
+  assert.equal(relink.relinked, 12, JSON.stringify(relink));
+  assert.equal(relink.added, 0);
   assert.equal(await page.evaluate(() => window.ainrec.stats.analysed), analysed);
+  assert.equal(await page.locator('[data-testid=library] li').count(), 12, 'nothing added');
+  const notAdded = await page.locator('[data-testid=bad-files] li').allTextContents();
+  assert.ok(notAdded.some((t) => /stranger\.wav: not a file of your library/.test(t)), notAdded.join('\n'));
+  assert.equal(await page.locator('[data-testid=library] li.no-audio').count(), 0);
+  assert.equal(await page.isVisible('[data-testid=relink-line]'), false);
   await liByTitle(page, good[1].track.title).locator('[data-testid=play]').click();
   await page.waitForFunction(() => document.getElementById('audio').readyState >= 2, null, { timeout: 15000 });
   assert.equal(await page.isVisible('[data-testid=playback-message]'), false);
+  await page.evaluate(() => document.getElementById('audio').pause());
+  // ...and after a reload too (their audio is kept in this browser again).
+  await page.reload();
+  await page.waitForFunction(() => window.ainrec.loaded, null, { timeout: 30000 });
+  assert.equal(await page.locator('[data-testid=library] li.no-audio').count(), 0);
   assert.deepEqual(main.consoleErrors, []);
   await main.page.close();
 });

@@ -38,14 +38,16 @@ async function loadDemo(page) {
 const historyIds = (page) => page.evaluate(() => window.ainrec.history().items.map((i) => i.id));
 const libraryButton = (page, id, testid) => page.locator(`[data-testid=library] li[data-id="${id}"] [data-testid=${testid}]`);
 
-/** Plays the demo tracks `indices` in order through the library's Play buttons. */
+/** Plays the demo tracks `indices` in order through the library's Play buttons, each until it
+ * counts as a play (half of a 15 s excerpt, heard at 16 × speed), then pauses it. */
 async function playAll(page, indices) {
+  await page.evaluate(() => { const a = document.getElementById('audio'); a.defaultPlaybackRate = 16; a.playbackRate = 16; });
   for (const i of indices) {
     const id = catalog.tracks[i].sha256;
     await libraryButton(page, id, 'play').click();
     await page.waitForFunction((x) => window.ainrec.history().items.at(-1)?.id === x, id, { timeout: 15000 });
+    await page.evaluate(() => document.getElementById('audio').pause());
   }
-  await page.evaluate(() => document.getElementById('audio').pause());
 }
 
 /** Waits until the recommendations shown were computed for the current history. */
@@ -107,7 +109,7 @@ test('empty history shows what to do; play/like 3 demo tracks -> 10 explained re
     assert.equal(r.weights.length, 3, 'one attention cell per history item');
     const sum = r.weights.reduce((a, b) => a + b, 0);
     assert.ok(Math.abs(sum - 1) <= 1e-3, `attention sums to ${sum}`);
-    assert.match(r.because, /^Because you played /);
+    assert.match(r.because, /^Because you (played|liked) /);
   }
   assert.equal(new Set(shown.map((r) => r.id)).size, 10, 'no duplicates');
   // Diversity: at most 2 in a row by one artist while other artists remain in the pool.
@@ -129,8 +131,9 @@ test('empty history shows what to do; play/like 3 demo tracks -> 10 explained re
   });
   await page.screenshot({ path: path.join(artifacts, 'model-recommendations.png'), fullPage: true });
 
-  // Clicking Play on a recommendation plays it and records the play.
+  // Clicking Play on a recommendation plays it and records the play (once heard for its threshold).
   const first = shown[0].id;
+  await page.evaluate(() => { document.getElementById('audio').defaultPlaybackRate = 16; });
   await items.first().locator('[data-testid=play]').click();
   await page.waitForFunction((x) => window.ainrec.playing() === x && window.ainrec.history().items.at(-1).id === x, first);
   await page.evaluate(() => document.getElementById('audio').pause());
@@ -226,7 +229,16 @@ test('learn my taste: loss plot, before/after check, weights kept in IndexedDB',
   });
   assert.equal(points, ft.outcome.steps);
   assert.ok(points > 0);
-  assert.match(text, /Your last 5 plays ranked: before \d\.\d{3}, after \d\.\d{3} \(mean reciprocal rank\)/);
+  assert.match(text, /^Kept: your last 5 plays \(held out from training\) would now be found at rank \d+\.\d on average instead of \d+\.\d \(mean reciprocal rank \d\.\d{3}, before \d\.\d{3}\)/);
+  // The ranks said are those of the check: 1 / mean reciprocal rank.
+  const [, rankAfter, rankBefore] = text.match(/rank (\d+\.\d) on average instead of (\d+\.\d)/);
+  assert.equal(rankAfter, (1 / ft.outcome.after).toFixed(1));
+  assert.equal(rankBefore, (1 / ft.outcome.before).toFixed(1));
+  // The loss plot's axes are labelled with the loss's range and the steps.
+  assert.equal(await page.textContent('#loss-steps'), `step ${points}`);
+  assert.match(await page.textContent('#loss-max'), /^\d+\.\d\d$/);
+  assert.match(await page.textContent('.loss-y .axis-name'), /loss/);
+  assert.match(await page.textContent('.loss-x .axis-name'), /training step/);
   assert.equal(ft.outcome.kept, true, text);
   assert.match(text, /Kept/);
   const stored = await storedWeights(page);
@@ -238,6 +250,26 @@ test('learn my taste: loss plot, before/after check, weights kept in IndexedDB',
   assert.match(await page.textContent('[data-testid=model-status]'), /fine-tuned/);
   await page.screenshot({ path: path.join(artifacts, 'model-finetuned.png'), fullPage: true });
   await page.locator('section.recs').screenshot({ path: path.join(artifacts, 'model-finetuned-section.png') });
+});
+
+test('learn my taste with a short history runs nothing, keeps nothing and says how many more plays it needs', async () => {
+  const { page, consoleErrors } = await open();
+  await loadDemo(page);
+  await playAll(page, [5, 15, 25]);
+  await settled(page);
+  const before = await scores(page);
+  await page.click('[data-testid=finetune-start]');
+  await page.waitForFunction(() => window.ainrec.fineTune, null, { timeout: 30000 });
+  assert.deepEqual(await page.evaluate(() => window.ainrec.fineTune), { refused: true, needed: 7 });
+  assert.match(await page.textContent('[data-testid=finetune-result]'),
+    /^Not run, nothing kept: learning needs 10 tracks in your history \(its last plays are held out to check it\); you have 3\. Play 7 more and try again\.$/);
+  assert.equal(await page.evaluate(() => window.ainrec.lossPoints.length), 0, 'no step ran');
+  assert.equal(await storedWeights(page), null, 'no weights stored');
+  assert.equal(await page.evaluate(() => window.ainrec.model().weights), 'shipped');
+  await settled(page);
+  assert.deepEqual(await scores(page), before, 'the model is unchanged');
+  assert.deepEqual(consoleErrors, []);
+  await page.close();
 });
 
 test('a forced NaN (test-only learning rate) rolls back and keeps the stored weights', async () => {
@@ -267,6 +299,8 @@ test('reload keeps the fine-tuned weights; Reset model returns to the shipped on
   await settled(page);
   assert.equal(await page.evaluate(() => window.ainrec.model().weights), 'fine-tuned');
   assert.deepEqual(await scores(page), tunedScores, 'fine-tuned weights loaded after the reload');
+  // The last run's result is still said after the reload (it was the forced roll-back).
+  assert.match(await page.textContent('[data-testid=finetune-result]'), /^Last run \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\): Rolled back to the previous weights/);
   // The export carries the fine-tuned weights (imported again at the end of this test).
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export]')]);
   const exported = path.join(mkdtempSync(path.join(os.tmpdir(), 'ainrec-model-')), 'export.json');

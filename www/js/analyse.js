@@ -40,17 +40,26 @@ const counter = (b) => `${b.done + 1} of ${b.total}`;
  * Analyses one file of batch `b` and adds it to the library; resolves to 'added', or 'known'
  * when the same bytes were analysed before. `progress(fraction)` follows the analysis.
  */
-export async function processFile({ file, handle, path }, b, progress) {
+export async function processFile({
+  file, handle, path, relinkOnly,
+}, b, progress) {
   const name = path || file.name;
   const inspected = await inspectStep(file, name, b);
   const known = state.tracks.get(inspected.hash);
   if (known && known.hasFeatures) {
     // The same bytes were analysed before (under this analysis key): nothing to compute.
     shown.stats.cacheHits += 1;
+    const relinked = !known.hasAudio && known.source !== 'demo' && !state.sessionFiles.has(known.id);
     state.sessionFiles.set(known.id, file);
     // Dropped again after an import or a full quota: keep its audio now if it has none.
     if (!known.hasAudio && known.source !== 'demo') await keepAudio(known, file, handle);
-    return 'known';
+    changed();
+    return relinked ? 'relinked' : 'known';
+  }
+  // "Re-link folder" gives audio back to the library's tracks; it adds nothing new.
+  if (relinkOnly) {
+    throw new Error('not a file of your library (Re-link folder only gives audio back to the tracks you have; '
+      + 'drop or choose it to add it)');
   }
   const pcm = await decodeStep(file, name, b);
   const duration = pcm.length / ANALYSIS_RATE;

@@ -67,7 +67,7 @@ export async function addFiles(entries) {
 
 async function runBatch() {
   const b = {
-    total: state.queue.length, done: 0, fraction: 0, added: 0, known: 0, failed: 0,
+    total: state.queue.length, done: 0, fraction: 0, added: 0, known: 0, relinked: 0, failed: 0,
     cancelled: false, cancelAt: null, started: performance.now(), analyseMs: 0, files: [],
   };
   b.cancelSignal = new Promise((_, reject) => { b.rejectCancel = reject; });
@@ -97,7 +97,9 @@ async function runBatch() {
       record.outcome = outcome;
       record.progress = 1;
       record.ms = performance.now() - fileStarted; // read + tags + decode + analysis + store
-      if (outcome === 'known') b.known += 1; else if (outcome === 'added') b.added += 1;
+      if (outcome === 'known') b.known += 1;
+      else if (outcome === 'relinked') b.relinked += 1;
+      else if (outcome === 'added') b.added += 1;
     } catch (err) {
       record.outcome = err.cancelled ? 'cancelled' : 'failed';
       record.error = err.message;
@@ -117,6 +119,7 @@ async function runBatch() {
   }
   const secs = ((performance.now() - b.started) / 1000).toFixed(1);
   const parts = [`${b.added} added`];
+  if (b.relinked) parts.push(`${b.relinked} re-linked (their audio plays again)`);
   if (b.known) parts.push(`${b.known} already in the library (not analysed again)`);
   if (b.failed) parts.push(`${b.failed} not added (listed below)`);
   if (b.cancelled) {

@@ -14,6 +14,11 @@ import { cancelRequest, request } from './worker-rpc.js';
 // Test-only: `?finetuneLr=` overrides the learning rate (a huge one forces a NaN roll-back).
 const FINETUNE_LR = params.has('finetuneLr') ? Number(params.get('finetuneLr')) : null;
 
+// The run holds out the last plays to check its result only from this many history items on
+// (src/model/browser/finetune.rs: no held-out plays below 10): with fewer there is nothing to
+// check against, so the page does not run it, and keeps nothing.
+export const MIN_HISTORY = 10;
+
 function drawLoss() {
   const pts = shown.lossPoints;
   const finite = pts.filter((p) => Number.isFinite(p.loss));
@@ -24,25 +29,58 @@ function drawLoss() {
     ? `${((300 * i) / n).toFixed(1)},${(78 - (76 * (p.loss - lo)) / (hi - lo || 1)).toFixed(1)}` : null));
   $('loss-line').setAttribute('points', xy.filter(Boolean).join(' '));
   $('loss-plot').dataset.points = String(pts.length);
+  // The axes' labels: the loss's range on the left, the steps below.
+  $('loss-max').textContent = finite.length ? hi.toFixed(2) : '';
+  $('loss-min').textContent = finite.length ? lo.toFixed(2) : '';
+  $('loss-steps').textContent = pts.length ? `step ${pts.length}` : '';
   const last = finite[finite.length - 1];
-  $('loss-plot').setAttribute('aria-label', `Training loss per step: ${pts.length} steps${last ? `, last ${last.loss.toFixed(3)}` : ''}`);
+  $('loss-plot').setAttribute('aria-label', `Training loss per step: ${pts.length} steps${last ? `, from ${finite[0].loss.toFixed(3)} to ${last.loss.toFixed(3)}` : ''}`);
 }
+
+// The check's mean reciprocal rank as a rank: 1 / MRR, the harmonic mean of the held-out plays'
+// ranks ("found at rank 3 on average").
+const asRank = (mrr) => (mrr > 0 ? (1 / mrr).toFixed(1) : 'beyond the list');
 
 function describeOutcome(o, ms) {
   const runs = `${o.steps} steps in ${(ms / 1000).toFixed(1)} s.`;
-  let check;
+  const n = o.held_out.length;
+  const mrr = (v) => v.toFixed(3);
   if (o.before === null || o.before === undefined) {
-    check = 'Your history is too short to hold plays out for a check (10 items are needed).';
-  } else if (o.kept) {
-    check = `Your last ${o.held_out.length} plays ranked: before ${o.before.toFixed(3)}, `
-      + `after ${o.after.toFixed(3)} (mean reciprocal rank).`;
-  } else {
-    check = `Your last ${o.held_out.length} plays ranked: before ${o.before.toFixed(3)} (mean reciprocal rank).`;
+    return `Nothing kept: there were no plays to check the result on (the held-out last plays were all skipped). ${runs}`;
   }
-  const end = o.kept
-    ? 'Kept: the fine-tuned weights are saved in this browser.'
-    : `Rolled back to the previous weights: ${o.rolled_back || 'no step was run'}.`;
-  return `${check} ${end} ${runs}`;
+  if (o.kept) {
+    return `Kept: your last ${n} plays (held out from training) would now be found at rank ${asRank(o.after)} `
+      + `on average instead of ${asRank(o.before)} (mean reciprocal rank ${mrr(o.after)}, before ${mrr(o.before)}); `
+      + `the weights are saved in this browser. ${runs}`;
+  }
+  const after = Number.isFinite(o.after) ? `, after ${mrr(o.after)}` : '';
+  const why = o.rolled_back || 'no step was run';
+  return `Rolled back to the previous weights: ${why}. Your last ${n} plays (held out) ranked: before `
+    + `${mrr(o.before)}${after} (mean reciprocal rank). The loss falls on the plays it trains on; the check on `
+    + `plays it did not see decides. ${runs}`;
+}
+
+/** Shows a result and keeps it for after a reload. */
+async function keepResult(text) {
+  $('finetune-result').textContent = text;
+  try {
+    await store.putNote('finetune', { text, at: new Date().toISOString() });
+  } catch {
+    // The result is on the page; only its copy for after a reload is lost.
+  }
+}
+
+/** The last run's result, as it was said (at start-up; the weights themselves are loaded by recommend.js). */
+export async function showKeptResult() {
+  let note = null;
+  try {
+    note = await store.getNote('finetune');
+  } catch {
+    note = null;
+  }
+  if (note?.text && !$('finetune-result').textContent) {
+    $('finetune-result').textContent = `Last run (${note.at.slice(0, 16).replace('T', ' ')} UTC): ${note.text}`;
+  }
 }
 
 /** "Learn my taste". */
@@ -55,8 +93,11 @@ export async function startFineTune() {
     return;
   }
   const { steps } = historySteps();
-  if (steps.length < 2) {
-    $('finetune-result').textContent = 'Play a few tracks first: there is nothing to learn from yet.';
+  if (steps.length < MIN_HISTORY) {
+    const more = MIN_HISTORY - steps.length;
+    $('finetune-result').textContent = `Not run, nothing kept: learning needs ${MIN_HISTORY} tracks in your history `
+      + `(its last plays are held out to check it); you have ${steps.length}. Play ${more} more and try again.`;
+    shown.fineTune = { refused: true, needed: more };
     return;
   }
   const options = {};
@@ -76,6 +117,14 @@ export async function startFineTune() {
   updateModelControls();
   try {
     const { outcome, weights, ms } = await model.tuning.done;
+    // Only weights that passed the check are kept: a run with nothing to check (kept by the
+    // model for want of a check) is undone here.
+    const checked = outcome.before !== null && outcome.before !== undefined;
+    if (outcome.kept && !checked) {
+      model.tuning = null;
+      await restoreWeights();
+      outcome.kept = false;
+    }
     let text = describeOutcome(outcome, ms);
     if (outcome.kept && weights) {
       try {
@@ -89,7 +138,7 @@ export async function startFineTune() {
       model.weightsVersion += 1;
       showUsage();
     }
-    $('finetune-result').textContent = text;
+    await keepResult(text);
     shown.fineTune = { outcome, ms }; // set last: the test hook sees a finished run
   } catch (err) {
     $('finetune-result').textContent = err.cancelled
@@ -101,6 +150,14 @@ export async function startFineTune() {
     updateModelControls();
     scheduleRecommend();
   }
+}
+
+/** Puts the weights the page had before a run back into the model (the stored ones, else the shipped). */
+async function restoreWeights() {
+  const stored = await store.getWeights().catch(() => null);
+  if (stored) await request({ type: 'loadWeights', bytes: stored }).done;
+  else await request({ type: 'reset' }).done;
+  model.weightsVersion += 1;
 }
 
 /** Stop: the worker cancels the run, and the weights it started from stay. */
@@ -117,6 +174,7 @@ export async function resetModel() {
     model.weights = 'shipped';
     model.weightsVersion += 1;
     $('finetune-result').textContent = 'Back to the shipped weights; your fine-tuned ones are deleted.';
+    await store.putNote('finetune', null).catch(() => {});
   } catch (err) {
     $('finetune-result').textContent = `Reset failed: ${err.message}`;
   }

@@ -53,11 +53,48 @@ export function recordSkip(track) {
   return saveHistory();
 }
 
+/** "More like this": a like (a strong positive); it clears a dislike of the same track. */
 export function toggleLike(track) {
   const item = historyItem(track, true);
   item.liked = !item.liked;
   item.like_time = nowS();
+  if (item.liked) delete item.disliked;
   return saveHistory();
+}
+
+/** "Less like this": a dislike (a strong negative, see historyWeight); it clears a like. Pressed
+ * again it is taken back. */
+export function toggleDislike(track) {
+  const item = historyItem(track, true);
+  if (item.disliked) delete item.disliked;
+  else {
+    item.disliked = true;
+    item.liked = false;
+  }
+  item.dislike_time = nowS();
+  return saveHistory();
+}
+
+// How a history item weighs with the model: the browser model reads plays, a like and skips
+// (src/model/browser/prior.rs: w = ln(1 + plays) + like_bonus·liked − skip_penalty·ln(1 + skips),
+// both factors 1 by default). It has no field for a dislike, so a dislike is given to it as
+// DISLIKE_SKIPS extra skips: w ≤ ln(1 + plays) − ln(21), below any skipped-once track, and the
+// fine-tuning takes the item as a negative (skips > plays, not liked) like a skipped one.
+const DISLIKE_SKIPS = 20;
+
+/** What the model is told about `item`: {plays, liked, skips}. */
+export function modelSignals(item) {
+  return {
+    plays: item.plays || 0,
+    liked: Boolean(item.liked) && !item.disliked,
+    skips: (item.skips || 0) + (item.disliked ? DISLIKE_SKIPS : 0),
+  };
+}
+
+/** The prior weight the model gives `item` (the same formula as prior.rs, for explanations). */
+export function historyWeight(item) {
+  const s = modelSignals(item);
+  return Math.log1p(s.plays) + (s.liked ? 1 : 0) - Math.log1p(s.skips);
 }
 
 export function removeFromHistory(track) {

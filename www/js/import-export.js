@@ -7,6 +7,7 @@ import { clearMfcc } from './heatmap.js';
 import { clearBadFiles } from './library-view.js';
 import { reloadState } from './load.js';
 import { clearNowPlaying, stopPlayback } from './playback.js';
+import { clearQueue } from './queue.js';
 import { shown, state } from './state.js';
 import { $ } from './ui.js';
 import { workers } from './worker-rpc.js';
@@ -85,7 +86,8 @@ function validateImport(doc) {
   const tracks = doc.tracks.map((t, i) => {
     const isRecord = t !== null && typeof t === 'object' && !Array.isArray(t);
     const { descriptor: encoded, ...record } = isRecord ? t : {};
-    const track = { ...record, cover: null };
+    // An export carries no audio: the page says so when such a track cannot play.
+    const track = { ...record, cover: null, imported: record.source === 'file' ? true : undefined };
     const why = store.trackProblem(isRecord ? track : t);
     if (why) throw new Error(`tracks[${i}] cannot be kept: ${why}`);
     // A descriptor is kept only with the analysis key that made it: without one it is dropped.
@@ -157,6 +159,7 @@ export async function forgetEverything() {
   state.urls.clear();
   state.sessionFiles.clear();
   clearNowPlaying();
+  clearQueue();
   clearBadFiles();
   $('track-info').textContent = '';
   clearMfcc();

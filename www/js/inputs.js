@@ -15,9 +15,9 @@ export async function offerAudioExtensions(input) {
   input.accept = ['audio/*', ...dotted()].join(',');
 }
 
-/** A file input's `change`. */
-export function chosen(input) {
-  addFiles([...input.files].map((file) => ({ file, path: file.webkitRelativePath || file.name })));
+/** A file input's `change` (`options` go with every file: `{relinkOnly}` for Re-link folder). */
+export function chosen(input, options = {}) {
+  addFiles([...input.files].map((file) => ({ file, path: file.webkitRelativePath || file.name, ...options })));
   input.value = '';
 }
 
@@ -39,11 +39,11 @@ async function pickWithHandles(kind) {
 }
 
 /** A click on the label of a file input: the picker with handles instead, where there is one. */
-export async function pickerClicked(e, kind) {
+export async function pickerClicked(e, kind, options = {}) {
   if (typeof window.showOpenFilePicker !== 'function') return;
   e.preventDefault();
   try {
-    addFiles(await pickWithHandles(kind));
+    addFiles((await pickWithHandles(kind)).map((entry) => ({ ...entry, ...options })));
   } catch (err) {
     if (err.name !== 'AbortError') setStatus(`Could not open the files: ${err.message}`, true);
   }

@@ -3,14 +3,25 @@
 // buttons, because a Space press clicks on key-up, on the element that went active on
 // key-down, and focus would be lost with a replaced button.
 import { entryText, formatDuration } from './format.js';
-import { historyItem, removeFromHistory, toggleLike } from './history.js';
-import { playTrack, skipTrack } from './playback.js';
+import {
+  historyItem, removeFromHistory, toggleDislike, toggleLike,
+} from './history.js';
+import { audioAvailable, playTrack } from './playback.js';
+import { startRadio } from './queue.js';
+import { scheduleRecommend } from './recommend.js';
 import { objectUrl, shown, state } from './state.js';
 import {
   $, button, setAttr, setText,
 } from './ui.js';
 
-const listRows = new Map(); // track id -> { li, cover, title, sub, counts, play, like, skip, remove }
+const listRows = new Map(); // track id -> { li, cover, title, sub, counts, play, radio, like, dislike, remove }
+
+/** "Start radio from this track": it plays now, and the queue fills with tracks like it. */
+async function radioFrom(id) {
+  startRadio(id);
+  await playTrack(id);
+  scheduleRecommend();
+}
 
 function libraryRow(id) {
   let row = listRows.get(id);
@@ -26,13 +37,14 @@ function libraryRow(id) {
   row.cover.alt = '';
   row.counts.dataset.testid = 'counts';
   row.play = button('Play', 'play', '', () => playTrack(id));
+  row.radio = button('Radio', 'radio', '', () => radioFrom(id));
   row.like = button('♡ Like', 'like', '', () => toggleLike(track()));
-  row.skip = button('Skip', 'skip', '', () => skipTrack(id));
+  row.dislike = button('Less', 'dislike', '', () => toggleDislike(track()));
   row.remove = button('Remove', 'remove', '', () => removeFromHistory(track()));
   const info = el('div', 'info');
   info.append(row.title, row.sub, row.counts);
   const actions = el('div', 'actions');
-  actions.append(row.play, row.like, row.skip, row.remove);
+  actions.append(row.play, row.radio, row.like, row.dislike, row.remove);
   row.li.append(row.cover, info, actions);
   listRows.set(id, row);
   return row;
@@ -74,23 +86,38 @@ export function renderLibrary() {
       const first = state.tracks.get(t.sameAs);
       notes.push(`same track as ${first ? first.name : 'another file'}`);
     }
+    const available = audioAvailable(t);
+    row.li.classList.toggle('no-audio', !available);
+    if (!available) notes.push('audio not in this browser');
     setText(row.sub, notes.join(' · '));
     const n = (k, one, many) => `${k} ${k === 1 ? one : many}`;
     setText(row.counts, item
       ? `${n(item.plays || 0, 'play', 'plays')} · ${n(item.full_listens || 0, 'full listen', 'full listens')}`
-        + ` · ${n(item.skips || 0, 'skip', 'skips')}${item.liked ? ' · liked' : ''}`
+        + ` · ${n(item.skips || 0, 'skip', 'skips')}${item.liked ? ' · liked' : ''}${item.disliked ? ' · less like this' : ''}`
       : '');
     setAttr(row.play, 'aria-label', state.playing === t.id && !audioEl.paused ? `Play ${title} again (playing)` : `Play ${title}`);
     setText(row.like, item?.liked ? '♥ Liked' : '♡ Like');
     setAttr(row.like, 'aria-label', `Like ${title}`);
     setAttr(row.like, 'aria-pressed', String(Boolean(item?.liked)));
-    setAttr(row.skip, 'aria-label', `Skip ${title}`);
+    setAttr(row.radio, 'aria-label', `Start radio from ${title}`);
+    setAttr(row.dislike, 'aria-label', `Less like ${title}`);
+    setAttr(row.dislike, 'aria-pressed', String(Boolean(item?.disliked)));
     setAttr(row.remove, 'aria-label', `Remove ${title} from your history`);
     // The list follows the library's order; a row moves only when it is out of place.
     const want = prev ? prev.nextSibling : libraryEl.firstChild;
     if (want !== row.li) libraryEl.insertBefore(row.li, want);
     prev = row.li;
   }
+  // Rows without audio in this browser (after an import) are marked, and one action gives
+  // them their audio back.
+  const without = tracks.filter((t) => !audioAvailable(t));
+  const missing = without.length;
+  $('relink').hidden = missing === 0;
+  const why = without.some((t) => t.imported) ? 'they came from an import, and an export carries none'
+    : 'it could not be kept in this browser\'s storage';
+  setText($('relink-text'), missing
+    ? `${missing} track${missing > 1 ? 's have' : ' has'} no audio in this browser (${why}): `
+    : '');
   // A moved row loses focus; give it back to the same button.
   if (focusKey && !document.activeElement?.closest?.('li[data-id]')) {
     libraryEl.querySelector(`li[data-id="${focusKey[0]}"] [data-testid="${focusKey[1]}"]`)?.focus();

@@ -4,6 +4,7 @@
 import * as store from '../store.js';
 import { LIBRARY_OPTIONS } from './config.js';
 import { renderPortrait } from './portrait.js';
+import { showKeptResult } from './finetune.js';
 import { initModel, syncWeights } from './recommend.js';
 import { changed, shown, state } from './state.js';
 import {
@@ -42,6 +43,7 @@ export async function reloadState() {
   changed();
   renderPortrait();
   await syncWeights();
+  await showKeptResult();
   showStoreProblems();
   await showUsage();
 }

@@ -1,10 +1,14 @@
 // Playback: finding something that plays a track (this session's file, the stored bytes or
 // file handle, a demo excerpt, or another file of the same recording), playing it, and what
-// ending, skipping and auto-next record in the history. The library list and the
-// recommendations only call playTrack and skipTrack.
+// Next and auto-next taking the radio's queue. What counts as a play or a skip is
+// listening.js's rule; the views only call playTrack, nextTrack and togglePlay.
 import * as store from '../store.js';
 import { entryText } from './format.js';
-import { recordFullListen, recordPlay, recordSkip } from './history.js';
+import { historyItem } from './history.js';
+import {
+  beginListening, leaveBeforeTheEnd, listenedToTheEnd, listening,
+} from './listening.js';
+import { takeNext } from './queue.js';
 import {
   canonical, changed, objectUrl, state,
 } from './state.js';
@@ -61,13 +65,30 @@ async function playableSource(t) {
       return playableSource(other);
     }
   }
+  if (t.imported) {
+    return {
+      error: 'its audio is not in this browser: it came from an imported export, and an export '
+        + 'carries no audio. Use “Re-link folder…” with the folder it is in (or drop the file again) to play it',
+    };
+  }
   return {
     error: 'its audio is not kept in this browser (it was too large for the storage quota, or '
       + 'storage was full, and this browser gave no file handle to reopen it). Drop the file again to play it',
   };
 }
 
-/** Plays track `id` and records the play; resolves to false (with the reason shown) when it cannot. */
+/** Whether something in this tab or this browser can play `t` (without asking for it). */
+export function audioAvailable(t) {
+  if (t.source === 'demo' || t.hasAudio || state.sessionFiles.has(t.id)) return true;
+  for (const other of state.tracks.values()) {
+    if (other.id !== t.id && canonical(other) === canonical(t)
+      && (state.sessionFiles.has(other.id) || other.hasAudio)) return true;
+  }
+  return false;
+}
+
+/** Plays track `id`; resolves to false (with the reason shown) when it cannot. Nothing is
+ * recorded here: listening.js counts the play once the track has been heard long enough. */
 export async function playTrack(id) {
   const t = state.tracks.get(id);
   if (!t) return false;
@@ -79,44 +100,75 @@ export async function playTrack(id) {
   }
   show($('playback-message'), '');
   state.playing = id;
+  beginListening(id);
   audioEl().src = src.url;
-  $('now-playing').textContent = `Playing: ${title}${t.artist ? ` — ${t.artist}` : ''}`;
   try {
     await audioEl().play();
   } catch (err) {
     // Autoplay policy or a decode failure: say which, nothing recorded.
     show($('playback-message'), `Cannot play ${title}: ${err.message}.`);
+    listening.id = null;
     changed();
     return false;
   }
-  await recordPlay(t);
+  changed();
   return true;
 }
 
-async function playNextAfter(id) {
+// Without a queue (no model, or nothing ranked yet) the radio goes on in the library's order
+// after `id`, leaving out what the visitor disliked.
+async function playLibraryAfter(id, tried) {
   const ids = [...state.tracks.keys()];
-  const start = ids.indexOf(id);
-  for (let k = 1; k < ids.length; k++) {
-    if (await playTrack(ids[(start + k) % ids.length])) return;
+  const start = Math.max(0, ids.indexOf(id));
+  for (let k = 1; k <= ids.length; k++) {
+    const next = ids[(start + k) % ids.length];
+    const t = state.tracks.get(next);
+    if (tried.includes(next) || historyItem(t, false)?.disliked) continue;
+    tried.push(next);
+    if (await playTrack(next)) return true;
   }
+  return false;
 }
 
-export async function skipTrack(id) {
-  const t = state.tracks.get(id);
-  if (!t) return;
-  await recordSkip(t);
-  if (state.playing === id) {
+/** Plays the next queued track (the radio), else the next one of the library. */
+async function playNext(left) {
+  const tried = left ? [left] : [];
+  for (let id = takeNext(tried); id; id = takeNext(tried)) {
+    tried.push(id);
+    if (await playTrack(id)) return true;
+  }
+  return playLibraryAfter(left, tried);
+}
+
+/** Next (the player bar, the media keys, N): before the play threshold it is a skip of the
+ * playing track, and only that; then the next queued track plays. */
+export async function nextTrack() {
+  const left = state.playing;
+  if (left) {
     audioEl().pause();
-    await playNextAfter(id);
+    await leaveBeforeTheEnd();
   }
+  await playNext(left);
 }
 
-/** The <audio> element's `ended`: a full listen, then the next track (auto-next). */
+/** The <audio> element's `ended`: a full listen (when it counted as a play), then auto-next. */
 export async function playedToTheEnd() {
-  const t = state.tracks.get(state.playing);
-  if (!t) return;
-  await recordFullListen(t);
-  await playNextAfter(t.id);
+  const left = state.playing;
+  if (!left) return;
+  await listenedToTheEnd();
+  await playNext(left);
+}
+
+/** Play or pause the player (the bar's button, the media keys, K). */
+export async function togglePlay() {
+  const audio = audioEl();
+  if (!state.playing || !audio.getAttribute('src')) {
+    await playNext(null);
+  } else if (audio.paused) {
+    await audio.play().catch((err) => show($('playback-message'), `Cannot play: ${err.message}.`));
+  } else {
+    audio.pause();
+  }
 }
 
 /** Stops the player and lets go of its source (Forget me, before the deletion). */
@@ -125,10 +177,11 @@ export function stopPlayback() {
   audio.pause();
   audio.removeAttribute('src');
   audio.load();
+  listening.id = null;
 }
 
 /** Says nothing is playing (Forget me, once everything is deleted). */
 export function clearNowPlaying() {
   state.playing = null;
-  $('now-playing').textContent = 'Nothing playing. Press Play on a track.';
+  changed();
 }

@@ -3,14 +3,21 @@
 // mapped onto those rows, asks for a ranking when either changed (debounced; the diversity
 // rule is the Rust one, applied in the worker) and shows it with what each pick attended to.
 import * as store from '../store.js';
+import { params } from './config.js';
 import { entryText } from './format.js';
 import { viridis } from './heatmap.js';
 import { playTrack } from './playback.js';
-import { model, shown, state } from './state.js';
+import { historyWeight, modelSignals } from './history.js';
+import { radio, setQueue } from './queue.js';
+import {
+  canonical, model, shown, state,
+} from './state.js';
 import { $, button } from './ui.js';
 import { request } from './worker-rpc.js';
 
-const REC_K = 10;
+// Test-only: `?recK=N` shows N recommendations instead of 10 (the e2e test reads the scores of
+// the whole library to see what a dislike does to a track's neighbours).
+const REC_K = Math.max(1, Math.min(200, Number(params.get('recK')) || 10));
 const RECOMMEND_DEBOUNCE_MS = 300;
 const BECAUSE_TOP = 3;
 
@@ -139,17 +146,31 @@ export async function ensureLibrary() {
   model.librarySig = sig;
 }
 
-/** The history (oldest first) as the model's steps, and the track id of each step. */
+/** The history (oldest first) as the model's steps, the track id and history item of each step. */
 export function historySteps() {
   const steps = [];
   const ids = [];
+  const items = [];
   for (const it of state.history.items) {
     const row = model.rowIndex.get(it.id);
     if (row === undefined) continue;
-    steps.push({ item: row, plays: it.plays || 0, liked: Boolean(it.liked), skips: it.skips || 0 });
+    steps.push({ item: row, ...modelSignals(it) });
     ids.push(it.id);
+    items.push(it);
   }
-  return { steps, ids };
+  return { steps, ids, items };
+}
+
+const stepWeight = (s) => Math.log1p(s.plays) + (s.liked ? 1 : 0) - Math.log1p(s.skips);
+
+/** "Start radio from this track": the history with the seed weighing as much as all the rest
+ * together (at least as one liked play), so the ranking is "like this track, for you". */
+function seedSteps(steps, seedRow) {
+  const others = steps.filter((s) => s.item !== seedRow);
+  const rest = others.reduce((a, s) => a + Math.abs(stepWeight(s)), 0);
+  // ln(1 + plays) + 1 (the like) = max(ln 2, rest − 1) + 1 ≥ rest.
+  const plays = Math.min(1e6, Math.expm1(Math.max(Math.LN2, rest - 1)));
+  return [...others, { item: seedRow, plays, liked: true, skips: 0 }];
 }
 
 /** Asks for a new ranking soon: changes in a burst (a batch of files, key repeats) make one. */
@@ -164,6 +185,11 @@ function diversityLimit() {
   return $('diversity').checked && n >= 1 ? n : 0; // 0: no limit
 }
 
+const rowOf = (id) => {
+  const t = state.tracks.get(id);
+  return t ? model.rowIndex.get(canonical(t)) : undefined;
+};
+
 async function recompute() {
   if (!model.ok) return;
   if (model.running || model.tuning) {
@@ -173,10 +199,12 @@ async function recompute() {
   model.running = true;
   try {
     await ensureLibrary();
-    const { steps, ids } = historySteps();
+    const { steps, ids, items } = historySteps();
     const limit = diversityLimit();
-    const sig = JSON.stringify([model.librarySig.length, model.librarySig.slice(0, 64), steps, limit, model.weightsVersion]);
+    const sig = JSON.stringify([model.librarySig.length, model.librarySig.slice(0, 64), steps, limit,
+      model.weightsVersion, radio.mode, radio.seedId, state.playing]);
     if (sig === model.recSig) return;
+    let list = [];
     if (!steps.length || model.rows.length <= steps.length) {
       $('recommendations-empty').textContent = model.rows.length === 0
         ? 'No tracks yet: load the demo catalog or drop some music, then play or like a few tracks.'
@@ -189,11 +217,12 @@ async function recompute() {
       shown.recommendedFor = ids;
     } else {
       // The diversity rule runs in Rust (ranking/diversity.rs), as `ainrec recommend --diversity`.
-      const { list, ms } = await request({ type: 'recommend', history: steps, exclude: [], k: REC_K, diversity: limit }).done;
-      shown.recommendMs.push(ms);
-      renderRecommendations(list, ids);
+      ({ list } = await request({ type: 'recommend', history: steps, exclude: [], k: REC_K, diversity: limit }).done
+        .then((r) => { shown.recommendMs.push(r.ms); return r; }));
+      renderRecommendations(list, ids, items);
       shown.recommendedFor = ids;
     }
+    await refillQueue(list, steps, limit);
     model.recSig = sig;
     shown.recommendRuns += 1;
   } catch (err) {
@@ -207,20 +236,97 @@ async function recompute() {
   }
 }
 
+/** The radio's queue after a re-rank (see queue.js for its modes). */
+async function refillQueue(list, steps, limit) {
+  const playingRow = rowOf(state.playing);
+  const exclude = playingRow === undefined ? [] : [playingRow];
+  let ids = list.map((r) => model.rows[r.item]);
+  const seedRow = radio.mode === 'seed' ? rowOf(radio.seedId) : undefined;
+  if (seedRow !== undefined) {
+    const seeded = seedSteps(steps, seedRow);
+    if (model.rows.length > seeded.length + exclude.length) {
+      const r = await request({
+        type: 'recommend', history: seeded, exclude, k: REC_K, diversity: limit,
+      }).done;
+      ids = r.list.map((x) => model.rows[x.item]);
+    } else {
+      ids = [];
+    }
+  }
+  ids = ids.filter((id) => id !== state.playing);
+  if (ids.length || !steps.length) {
+    setQueue(ids);
+    return;
+  }
+  // Nothing unheard is left: the heard tracks, each scored against the rest of the history.
+  const r = await request({
+    type: 'rankHeard', history: seedRow === undefined ? steps : seedSteps(steps, seedRow), rows: model.rows.length, k: REC_K,
+  }).done;
+  const heard = r.list.map((x) => model.rows[x.item]).filter((id) => id !== state.playing);
+  setQueue(heard, {
+    heard: true,
+    note: heard.length
+      ? 'You have heard every track in your library: the radio goes on with the heard ones that score best '
+        + '(each ranked against the rest of your history; skipped and disliked ones are left out).'
+      : 'You have heard every track, and skipped or disliked the rest: add more music for the radio.',
+  });
+}
+
 function titleOf(id) {
   const t = state.tracks.get(id);
   return t ? entryText(t).title : 'a removed track';
 }
 
-function renderRecommendations(list, ids) {
+const times = (n) => (n === 1 ? 'once' : n === 2 ? 'twice' : `${n} times`);
+
+/**
+ * The explanation of one pick. A history item's part in it is its attention weight times its
+ * weight in the history (plays, a like, less skips and a dislike: historyWeight). The reasons
+ * "for" are the items with the largest positive parts, each said as played or liked; an item
+ * the visitor skipped or disliked is never one of them: where its part lowers the pick, it is
+ * named as "less like X, which you skipped".
+ */
+export function explain(attention, stepItems) {
+  const parts = attention.map((a, j) => ({ item: stepItems[j], part: a * historyWeight(stepItems[j]) }));
+  const negative = (it) => it.disliked || ((it.skips || 0) > (it.plays || 0) && !it.liked);
+  const pros = parts.filter((p) => p.part > 0 && !negative(p.item)).sort((a, b) => b.part - a.part);
+  const total = pros.reduce((a, p) => a + p.part, 0);
+  // Name up to three, each with at least a tenth of the positive parts (the first always).
+  const cited = pros.slice(0, BECAUSE_TOP).filter((p, k) => k === 0 || p.part >= 0.1 * total);
+  const cons = parts.filter((p) => p.part < 0).sort((a, b) => a.part - b.part).slice(0, 1);
+  return {
+    because: cited.map((p) => ({
+      id: p.item.id, did: p.item.liked ? 'liked' : 'played', plays: p.item.plays || 0, share: p.part / total,
+    })),
+    against: cons.map((p) => ({ id: p.item.id, did: p.item.disliked ? 'disliked' : 'skipped' })),
+  };
+}
+
+function becauseText({ because, against }) {
+  const list = (xs) => (xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs.at(-1)}`);
+  const parts = [];
+  if (because.length) {
+    // "Because you liked A and played B twice".
+    const words = because.map((b) => (b.did === 'liked' ? `liked ${titleOf(b.id)}`
+      : `played ${titleOf(b.id)}${b.plays > 1 ? ` ${times(b.plays)}` : ''}`));
+    parts.push(`Because you ${list(words)}`);
+  }
+  for (const a of against) parts.push(`less like ${titleOf(a.id)}, which you ${a.did}`);
+  if (!parts.length) return 'Close to nothing you played or liked: a pick from the rest of your library.';
+  const text = parts.join('; ');
+  return `${text[0].toUpperCase()}${text.slice(1)}.`;
+}
+
+function renderRecommendations(list, ids, items) {
   const frag = document.createDocumentFragment();
   shown.recommendations = [];
-  for (const r of list) {
+  list.forEach((r, pos) => {
     const id = model.rows[r.item];
     const t = state.tracks.get(id);
     const { title, who } = entryText(t);
     // Attention covers the last attention.length steps of the history, oldest first.
     const stepIds = ids.slice(ids.length - r.attention.length);
+    const stepItems = items.slice(items.length - r.attention.length);
     const li = document.createElement('li');
     li.dataset.id = id;
     const head = document.createElement('div');
@@ -229,23 +335,25 @@ function renderRecommendations(list, ids) {
     const strong = document.createElement('strong');
     strong.textContent = title;
     name.append(strong, who ? ` — ${who}` : '');
-    const score = document.createElement('span');
-    score.className = 'score';
-    score.dataset.testid = 'score';
-    score.textContent = `score ${r.score.toFixed(3)}`;
-    head.append(name, score, button('Play', 'play', `Play ${title}`, () => playTrack(id)));
-    // The most attended history items (those under 1 % are not worth naming; the first always is).
-    const top = r.attention.map((w, j) => [w, stepIds[j]]).sort((a, b) => b[0] - a[0])
-      .slice(0, BECAUSE_TOP).filter(([w], k) => k === 0 || w >= 0.01);
+    // No raw score: the list's order is the statement. Where the diversity rule placed a pick
+    // above ones the model scored higher, that is said.
+    const moved = document.createElement('span');
+    moved.className = 'moved';
+    moved.dataset.testid = 'moved';
+    moved.textContent = r.model_rank > pos ? `moved up to vary artists (the model's #${r.model_rank + 1})` : '';
+    head.append(name, button('Play', 'play', `Play ${title}`, () => playTrack(id)));
+    const why = explain(r.attention, stepItems);
     const because = document.createElement('p');
     because.className = 'because';
     because.dataset.testid = 'because';
-    because.textContent = `Because you played ${top.map(([w, s]) => `${titleOf(s)} (${Math.round(100 * w)} %)`).join(', ')}`;
+    because.textContent = becauseText(why);
     const map = document.createElement('div');
     map.className = 'attention';
     map.dataset.testid = 'attention';
     map.setAttribute('role', 'img');
-    map.setAttribute('aria-label', `Attention over your last ${r.attention.length} history items, oldest first`);
+    const top = why.because[0];
+    map.setAttribute('aria-label', `Attention over your last ${r.attention.length} history items, oldest first`
+      + `${top ? `; most on ${titleOf(top.id)}` : ''}`);
     const max = Math.max(...r.attention) || 1;
     r.attention.forEach((w, j) => {
       const cell = document.createElement('span');
@@ -255,10 +363,13 @@ function renderRecommendations(list, ids) {
       cell.style.backgroundColor = `rgb(${cr}, ${cg}, ${cb})`;
       map.append(cell);
     });
-    li.append(head, because, map);
+    li.append(head, because, moved, map);
     frag.append(li);
-    shown.recommendations.push({ id, title, artist: t.artist, score: r.score, attention: r.attention });
-  }
+    shown.recommendations.push({
+      id, title, artist: t.artist, score: r.score, attention: r.attention, modelRank: r.model_rank,
+      because: why.because, against: why.against, text: because.textContent,
+    });
+  });
   $('recommendations-empty').hidden = true;
   $('recommendations').replaceChildren(frag);
 }

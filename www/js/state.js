@@ -46,6 +46,8 @@ export const shown = {
   fineTune: null, // the last fine-tuning run's outcome, set when it has ended
   lastExport: null,
   storeProblems: [],
+  queue: null, // the radio's "Up next" as last drawn: {mode, seedId, ids, note, heard}
+  mediaSession: null, // the media session's metadata as last set
 };
 
 const listeners = [];

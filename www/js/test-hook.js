@@ -1,6 +1,7 @@
 // The test hook, window.ainrec (read by tests/e2e/*.mjs; handy in the console too). It reads
 // the page's state through getters and holds none of its own, so what a test sees is what the
 // page itself works from, never a copy that could drift from it.
+import { listening } from './listening.js';
 import { model, shown, state } from './state.js';
 import { ready, workers } from './worker-rpc.js';
 
@@ -27,6 +28,9 @@ export function testHook() {
     get fineTune() { return shown.fineTune; },
     get lastExport() { return shown.lastExport; },
     get storeProblems() { return shown.storeProblems; },
+    get queue() { return shown.queue; },
+    get mediaSession() { return shown.mediaSession; },
+    listening: () => ({ ...listening }),
     history: () => state.history,
     tracks: () => [...state.tracks.values()].map(({ cover, ...t }) => ({ ...t, hasCover: Boolean(cover) })),
     playing: () => state.playing,
