@@ -16,7 +16,7 @@ use crate::model::fit::{
     StopOn,
 };
 use crate::model::recommender::NeuralRecommender;
-use crate::model::train::{Criterion, EpochStats, TrainConfig, Trainer};
+use crate::model::train::{Criterion, EpochStats, Loss, TrainConfig, Trainer};
 use crate::model::{portrait, song_encoder};
 use crate::ranking::Recommender;
 use crate::util::rng::{derive_seed, hash_str, Rng};
@@ -54,6 +54,9 @@ impl NeuralTrainer {
         obj.entry("stop_on")
             .or_insert_with(|| serde_json::to_value(StopOn::Loss).unwrap_or(Value::Null));
         obj.entry("negative_power").or_insert(Value::from(0.0));
+        obj.entry("loss")
+            .or_insert_with(|| serde_json::to_value(Loss::Sampled).unwrap_or(Value::Null));
+        obj.entry("lr_decay").or_insert(Value::from(1.0));
         for (k, v) in over {
             if !obj.contains_key(k) {
                 return Err(Error::invalid(
@@ -163,6 +166,8 @@ impl NeuralTrainer {
             batch_size: c.batch_size,
             n_negatives: c.n_negatives,
             seed: ctx.seed,
+            loss: c.loss,
+            lr_decay: c.lr_decay,
         };
         let mut trainer = Trainer::new(
             features.clone(),
@@ -171,7 +176,7 @@ impl NeuralTrainer {
             cfg,
             &Device::Cpu,
         )?;
-        if c.negative_power != 0.0 {
+        if c.negative_power != 0.0 && c.loss == Loss::Sampled {
             let counts = ctx.dataset.item_user_counts(fit_users);
             let weights: Vec<f64> = counts
                 .iter()

@@ -232,6 +232,19 @@ pub struct StackTrace {
     pub states: Tensor,
 }
 
+/// Values per `(users × steps × candidates)` block of [`Ainrnn::score_shared`]: 4 M floats,
+/// 16 MB, under glibc's 32 MB ceiling for serving allocations from its reusable heap.
+const SHARED_BLOCK_VALUES: usize = 1 << 22;
+
+/// The per-user part of every score ([`Ainrnn::user_side`]).
+struct UserSide {
+    stack: StackTrace,
+    /// `(B, T, item_dim)`: each state through the state part of the head.
+    projected: Tensor,
+    /// `(B, item_dim)`: the portrait part of the head plus its bias.
+    bias: Tensor,
+}
+
 /// The AINRNN network (and, through its switches, the IndRNN and LSTM baselines).
 #[derive(Debug, Clone)]
 pub struct Ainrnn {
@@ -439,37 +452,14 @@ impl Ainrnn {
             }
         };
         let c = candidates.dim(1)?;
-        if batch.portrait.len() != b {
-            return Err(Error::invalid(
-                "portrait batch",
-                format!("{b} users"),
-                batch.portrait.len(),
-            ));
-        }
-        let stack = self.run_stack(batch.history, batch.plays, batch.mask, dropout, tap)?;
-        // The head is linear, W [a, p] + b = W_s a + (W_p p + b), and a is a weighted sum of
-        // states, so W_s is applied to the T states once per user instead of to C attended
-        // vectors per user: the cost no longer grows with candidates × state width.
-        let sd = self.cfg.state_dim();
-        let w = self.head.weight(); // (d, S + P)
-        let w_s = w.narrow(1, 0, sd)?;
-        let w_p = w.narrow(1, sd, self.cfg.portrait.out_dim())?;
-        let p = self.portrait.forward(batch.portrait)?; // (B, P)
-        let mut user_bias = p.matmul(&w_p.t()?)?; // (B, d)
-        if let Some(bias) = self.head.bias() {
-            user_bias = user_bias.broadcast_add(bias)?;
-        }
-        let projected = stack
-            .states
-            .reshape((b * t, sd))?
-            .matmul(&w_s.t()?)?
-            .reshape((b, t, d))?; // (B, T, d)
+        let user = self.user_side(batch, dropout, tap)?;
+        let (stack, projected, user_bias) = (&user.stack, &user.projected, &user.bias);
         let (z, weights) = match &self.attention {
             Some(att) => {
                 let (a, w) = att.forward(
                     &candidates,
                     &stack.states,
-                    &projected,
+                    projected,
                     batch.plays,
                     batch.mask,
                 )?; // a: (B, C, d)
@@ -478,7 +468,7 @@ impl Ainrnn {
             None => {
                 let last = last_step_selector(batch.mask, t)?; // (B, 1, T)
                 (
-                    last.matmul(&projected)?
+                    last.matmul(projected)?
                         .broadcast_add(&user_bias.unsqueeze(1)?)?,
                     None,
                 ) // (B, 1, d)
@@ -495,6 +485,110 @@ impl Ainrnn {
             scores,
             attention: weights,
         })
+    }
+
+    /// What every candidate's score shares for a user: the stack over the history, its states
+    /// through the state part of the head, and the portrait part plus the head's bias.
+    fn user_side(
+        &self,
+        batch: &Batch,
+        dropout: Option<&mut Rng>,
+        tap: &mut dyn FnMut(usize, Tensor) -> Result<Tensor>,
+    ) -> Result<UserSide> {
+        let (b, t) = batch.mask.dims2()?;
+        let d = self.cfg.item_dim;
+        if batch.portrait.len() != b {
+            return Err(Error::invalid(
+                "portrait batch",
+                format!("{b} users"),
+                batch.portrait.len(),
+            ));
+        }
+        let stack = self.run_stack(batch.history, batch.plays, batch.mask, dropout, tap)?;
+        // The head is linear, W [a, p] + b = W_s a + (W_p p + b), and a is a weighted sum of
+        // states, so W_s is applied to the T states once per user instead of to C attended
+        // vectors per user: the cost no longer grows with candidates × state width.
+        let sd = self.cfg.state_dim();
+        let w = self.head.weight(); // (d, S + P)
+        let w_s = w.narrow(1, 0, sd)?;
+        let w_p = w.narrow(1, sd, self.cfg.portrait.out_dim())?;
+        let p = self.portrait.forward(batch.portrait)?; // (B, P)
+        let mut bias = p.matmul(&w_p.t()?)?; // (B, d)
+        if let Some(head_bias) = self.head.bias() {
+            bias = bias.broadcast_add(head_bias)?;
+        }
+        let projected = stack
+            .states
+            .reshape((b * t, sd))?
+            .matmul(&w_s.t()?)?
+            .reshape((b, t, d))?; // (B, T, d)
+        Ok(UserSide {
+            stack,
+            projected,
+            bias,
+        })
+    }
+
+    /// Scores of candidates shared by every user, `catalog (C, item_dim)` → `(B, C)`: the same
+    /// values as [`Ainrnn::forward`] with those candidates, computed without the `(B, C, d)`
+    /// attended vectors. With attention, score_bc = Σ_t w_bct ⟨v_bt, c⟩ + ⟨bias_b, c⟩ (the
+    /// attended vector is a weighted sum of the projected states `v`), so one `(B·T, d) × (d, C)`
+    /// product replaces B copies of the catalog — what makes a full softmax over the 16,510
+    /// hetrec artists affordable per training step. `batch.candidates` is not read.
+    pub fn score_shared(
+        &self,
+        batch: &Batch,
+        catalog: &Tensor,
+        dropout: Option<&mut Rng>,
+    ) -> Result<Tensor> {
+        let (b, t) = batch.mask.dims2()?;
+        // In blocks of candidates: a (B, T, block) tensor stays small enough for the allocator
+        // to reuse its memory (whole-catalog tensors of ~100 MB were mapped and zeroed afresh
+        // by the kernel on every operation — a third of the time).
+        let block = SHARED_BLOCK_VALUES / (b * t).max(1);
+        self.score_shared_in_blocks(batch, catalog, dropout, block)
+    }
+
+    /// [`Ainrnn::score_shared`] scoring `block` candidates (at least 1) at a time.
+    pub fn score_shared_in_blocks(
+        &self,
+        batch: &Batch,
+        catalog: &Tensor,
+        dropout: Option<&mut Rng>,
+        block: usize,
+    ) -> Result<Tensor> {
+        let (b, t) = batch.mask.dims2()?;
+        let d = self.cfg.item_dim;
+        check_dims(catalog, "candidates", &[None, Some(d)])?;
+        let c = catalog.dim(0)?;
+        let user = self.user_side(batch, dropout, &mut |_, x| Ok(x))?;
+        let base = user.bias.matmul(&catalog.t()?)?; // (B, C)
+        let attended = match &self.attention {
+            Some(att) => {
+                let block = block.clamp(1, c.max(1));
+                let projected = user.projected.reshape((b * t, d))?;
+                let mut parts = Vec::with_capacity(c.div_ceil(block));
+                for start in (0..c).step_by(block) {
+                    let cands = catalog.narrow(0, start, block.min(c - start))?;
+                    let values = projected
+                        .matmul(&cands.t()?)?
+                        .reshape((b, t, cands.dim(0)?))?; // ⟨v_bt, c⟩
+                    parts.push(att.attend_shared(
+                        &cands,
+                        &user.stack.states,
+                        &values,
+                        batch.plays,
+                        batch.mask,
+                    )?);
+                }
+                Tensor::cat(&parts, 1)?
+            }
+            None => last_step_selector(batch.mask, t)?
+                .matmul(&user.projected)?
+                .squeeze(1)?
+                .matmul(&catalog.t()?)?,
+        };
+        Ok((attended + base)?.affine(1.0 / (d as f64).sqrt(), 0.0)?)
     }
 
     /// The user vector `(B, item_dim)` of stage-1 retrieval: the head applied to the mean of the

@@ -101,18 +101,83 @@ impl TargetAttention {
         check_dims(plays, "play counts", &[Some(b), Some(t)])?;
         let q = self.query.forward(targets)?; // (B, C, A)
         let k = self.key.forward(keys)?; // (B, T, A)
-        let sim = q
-            .matmul(&k.transpose(1, 2)?.contiguous()?)?
-            .affine(1.0 / (self.cfg.att_dim as f64).sqrt(), 0.0)?; // (B, C, T)
-                                                                   // Padding may hold any count; zero it before the log so it cannot produce NaN there.
-        let log_plays = (plays.relu()? * mask)?.affine(1.0, 1.0)?.log()?; // (B, T)
-        let bias = log_plays
-            .broadcast_mul(&softplus(&self.beta_raw)?)?
-            .unsqueeze(1)?;
-        let scores = sim.broadcast_add(&bias)?;
-        let weights = masked_softmax(&scores, mask)?;
+        let sim = q.matmul(&k.transpose(1, 2)?.contiguous()?)?; // (B, C, T)
+        let weights = self.weights_from_similarity(&sim, plays, mask)?;
         let attended = weights.matmul(values)?;
         Ok((attended, weights))
+    }
+
+    /// Σ_t weight_bct · values_btc for candidates shared by every user of the batch,
+    /// `targets (n_candidates, query_dim)`, with one value per (user, step, candidate)
+    /// `values (batch, time, n_candidates)` → `(batch, n_candidates)`: what full-softmax
+    /// training needs for the whole catalog, where the value of step t for candidate c is
+    /// ⟨projected state t, c⟩. The weights are [`TargetAttention::forward`]'s for the same
+    /// targets repeated per user, but never materialised in that layout: everything stays
+    /// `(batch, time, n_candidates)` (no transposed copies), the query projection runs once,
+    /// and the softmax is folded into the sum as Σ_t e_t v_t / Σ_t e_t — about half the passes
+    /// over the largest tensors of a training step. A user without real steps gets 0.
+    pub fn attend_shared(
+        &self,
+        targets: &Tensor,
+        keys: &Tensor,
+        values: &Tensor,
+        plays: &Tensor,
+        mask: &Tensor,
+    ) -> Result<Tensor> {
+        let (b, t) = mask.dims2()?;
+        check_dims(
+            targets,
+            "attention targets",
+            &[None, Some(self.cfg.query_dim)],
+        )?;
+        let c = targets.dim(0)?;
+        check_dims(
+            keys,
+            "attention keys",
+            &[Some(b), Some(t), Some(self.cfg.key_dim)],
+        )?;
+        check_dims(values, "attention values", &[Some(b), Some(t), Some(c)])?;
+        check_dims(plays, "play counts", &[Some(b), Some(t)])?;
+        // The 1/√d_att scale on the (C, A) queries rather than on the (B, T, C) similarities.
+        let q = self
+            .query
+            .forward(targets)?
+            .affine(1.0 / (self.cfg.att_dim as f64).sqrt(), 0.0)?; // (C, A)
+        let k = self.key.forward(keys)?; // (B, T, A)
+                                         // The play-count term and the padding (−1e30) as one (B, T, 1) shift.
+        let step_bias = (self.play_bias(plays, mask)? + mask.affine(1e30, -1e30)?)?.unsqueeze(2)?;
+        let s = k
+            .reshape((b * t, self.cfg.att_dim))?
+            .matmul(&q.t()?)?
+            .reshape((b, t, c))?
+            .broadcast_add(&step_bias)?; // (B, T, C)
+        let max = s.max_keepdim(1)?.detach(); // (B, 1, C)
+        let e = s.broadcast_sub(&max)?.exp()?;
+        let num = (&e * values)?.sum(1)?; // (B, C)
+        let den = e.sum(1)?.maximum(1e-30)?;
+        // A row of padding only has max −1e30 and e = 1 everywhere: zero it.
+        let any = mask.max_keepdim(1)?; // (B, 1)
+        Ok((num / den)?.broadcast_mul(&any)?)
+    }
+
+    /// β · ln(1 + plays) per step `(B, T)`, 0 on padding.
+    fn play_bias(&self, plays: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        // Padding may hold any count; zero it before the log so it cannot produce NaN there.
+        let log_plays = (plays.relu()? * mask)?.affine(1.0, 1.0)?.log()?; // (B, T)
+        Ok(log_plays.broadcast_mul(&softplus(&self.beta_raw)?)?)
+    }
+
+    /// Eq. 4's weights from the raw similarities `⟨W_q target, W_k key⟩` `(B, C, T)`: scaled by
+    /// 1/√d_att, plus the play-count term, softmax over the real steps.
+    fn weights_from_similarity(
+        &self,
+        sim: &Tensor,
+        plays: &Tensor,
+        mask: &Tensor,
+    ) -> Result<Tensor> {
+        let sim = sim.affine(1.0 / (self.cfg.att_dim as f64).sqrt(), 0.0)?;
+        let bias = self.play_bias(plays, mask)?.unsqueeze(1)?;
+        masked_softmax(&sim.broadcast_add(&bias)?, mask)
     }
 }
 
@@ -235,6 +300,46 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Σ_t w_t v_t over shared targets equals the per-user path's weights applied to the same
+    /// per-candidate values, padding and an empty history included.
+    #[test]
+    fn shared_targets_attend_like_repeated_targets() {
+        let dev = Device::Cpu;
+        let att = attention();
+        let shared = rand((1, 5, 4), 12).squeeze(0).unwrap(); // (C, q)
+        let keys = rand((3, 7, 6), 13);
+        let plays = Tensor::new(&[[1f32, 3., 9., 0., 2., 50., 1.]; 3], &dev).unwrap();
+        let mask = Tensor::new(
+            &[
+                [1f32, 1., 1., 1., 1., 1., 1.],
+                [0., 0., 1., 1., 1., 1., 1.],
+                [0., 0., 0., 0., 0., 0., 0.],
+            ],
+            &dev,
+        )
+        .unwrap();
+        let repeated = shared.unsqueeze(0).unwrap().repeat((3, 1, 1)).unwrap();
+        let values = rand((3, 7, 5), 14); // (B, T, C)
+        let (_, w) = att
+            .forward(&repeated, &keys, &values, &plays, &mask)
+            .unwrap(); // (B, C, T)
+        let expected = (w * values.transpose(1, 2).unwrap())
+            .unwrap()
+            .sum(2)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        let got = att
+            .attend_shared(&shared, &keys, &values, &plays, &mask)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        for (e, g) in expected.iter().flatten().zip(got.iter().flatten()) {
+            assert!((e - g).abs() < 1e-5, "{expected:?} vs {got:?}");
+        }
+        assert!(got[2].iter().all(|v| *v == 0.0));
     }
 
     #[test]

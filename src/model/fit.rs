@@ -22,7 +22,7 @@ use crate::error::Result;
 use crate::metrics::{Accumulator, TUNING_METRIC};
 use crate::model::ainrnn::{self};
 use crate::model::recommender::NeuralRecommender;
-use crate::model::train::Example;
+use crate::model::train::{Example, Loss};
 use crate::ranking::{InputItem, UserInput};
 use crate::util::rng::{derive_seed, hash_str, Rng};
 
@@ -112,10 +112,26 @@ pub struct NeuralConfig {
     /// ranking, and uniform draws from 16k mostly-obscure artists rarely offer them.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub negative_power: f64,
+    /// Sampled or full softmax ([`Loss`]); `n_negatives` and `negative_power` are read by the
+    /// sampled one only.
+    #[serde(default, skip_serializing_if = "Loss::is_sampled")]
+    pub loss: Loss,
+    /// Learning-rate factor after each epoch that does not improve the early-stopping score
+    /// ([`TrainConfig::lr_decay`](crate::model::train::TrainConfig); 1 = constant).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub lr_decay: f64,
 }
 
 fn is_zero(x: &f64) -> bool {
     *x == 0.0
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
 }
 
 /// The early-stopping criterion of a fit, measured on the held-out training users.
@@ -194,6 +210,8 @@ impl Default for NeuralConfig {
             // ^1 0.148 / 0.150; ^1 with 500 negatives 0.135 (fold 1).
             stop_on: StopOn::Ndcg,
             negative_power: 1.0,
+            loss: Loss::Sampled,
+            lr_decay: 1.0,
         }
     }
 }

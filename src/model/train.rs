@@ -48,6 +48,37 @@ pub struct TrainConfig {
     pub n_negatives: usize,
     /// Seed of every random choice.
     pub seed: u64,
+    /// Sampled or full softmax (see [`Loss`]).
+    #[serde(default)]
+    pub loss: Loss,
+    /// Factor on the learning rate after every epoch that does not improve the early-stopping
+    /// score (1 = a constant rate): the decay starts when the ranking has peaked.
+    #[serde(default = "one")]
+    pub lr_decay: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// What each positive's softmax runs over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loss {
+    /// The positive against [`TrainConfig::n_negatives`] drawn negatives shared by the batch.
+    #[default]
+    Sampled,
+    /// The positive against every catalog item the user does not know — cross-entropy over the
+    /// whole catalog (Klenitskiy & Vasilev 2023), scored with [`Ainrnn::score_shared`]; no
+    /// sampling, so no correction and no `n_negatives`.
+    Full,
+}
+
+impl Loss {
+    /// True for [`Loss::Sampled`] (the default, left out of serialised grids).
+    pub fn is_sampled(&self) -> bool {
+        *self == Loss::Sampled
+    }
 }
 
 impl Default for TrainConfig {
@@ -59,6 +90,8 @@ impl Default for TrainConfig {
             batch_size: 32,
             n_negatives: 20,
             seed: 2022,
+            loss: Loss::Sampled,
+            lr_decay: 1.0,
         }
     }
 }
@@ -191,10 +224,15 @@ impl Trainer {
                 encoder_cfg.output_dim,
             ));
         }
-        if cfg.batch_size == 0 || cfg.n_negatives == 0 || !cfg.lr.is_finite() || cfg.lr <= 0.0 {
+        if cfg.batch_size == 0
+            || cfg.n_negatives == 0
+            || !cfg.lr.is_finite()
+            || cfg.lr <= 0.0
+            || !(cfg.lr_decay > 0.0 && cfg.lr_decay <= 1.0)
+        {
             return Err(Error::invalid(
                 "training config",
-                "batch_size, n_negatives and lr > 0",
+                "batch_size, n_negatives and lr > 0, lr_decay in (0, 1]",
                 format!("{cfg:?}"),
             ));
         }
@@ -258,6 +296,11 @@ impl Trainer {
             Some(w) => Some(NegativeSampler::new(w)?),
         };
         Ok(())
+    }
+
+    /// The optimiser's current learning rate (after any [`TrainConfig::lr_decay`]).
+    pub fn learning_rate(&self) -> f64 {
+        self.opt.learning_rate()
     }
 
     /// The network being trained.
@@ -384,6 +427,9 @@ impl Trainer {
             let score = stats.criterion.unwrap_or(stats.valid_loss);
             if best.as_ref().is_none_or(|(_, l, _)| score < *l) {
                 best = Some((epoch, score, self.checkpoint()?));
+            } else if self.cfg.lr_decay < 1.0 {
+                let lr = self.opt.learning_rate() * self.cfg.lr_decay;
+                self.opt.set_learning_rate(lr);
             }
             if !on_epoch(&stats) {
                 cancelled = true;
@@ -417,6 +463,79 @@ impl Trainer {
         Ok(())
     }
 
+    /// The training loss of one batch under [`TrainConfig::loss`] (mean over positives of
+    /// −log softmax of the positive against the user's negatives).
+    fn loss(
+        &self,
+        examples: &[Example],
+        rng: &mut Rng,
+        dropout: Option<&mut Rng>,
+    ) -> Result<Tensor> {
+        match self.cfg.loss {
+            Loss::Sampled => self.sampled_loss(examples, rng, dropout),
+            Loss::Full => self.full_loss(examples, dropout),
+        }
+    }
+
+    /// Full-softmax loss of one batch: every positive against every item its user does not
+    /// know (history, exclusions and the other positives are masked out of the denominator, as
+    /// a sampled negative that is the user's own is). The whole catalog is encoded once per
+    /// step and scored for every user by [`Ainrnn::score_shared`].
+    fn full_loss(&self, examples: &[Example], dropout: Option<&mut Rng>) -> Result<Tensor> {
+        let b = examples.len();
+        let n_items = self.features.dim(0)?;
+        let max_len = self.model.config().max_len;
+        let p = check_positives(examples)?;
+        let mut known = vec![1f32; b * n_items]; // 1: in the softmax's denominator
+        let mut pos_idx = Vec::with_capacity(b * p);
+        let mut pos_mask = vec![0f32; b * p];
+        let mut windows: Vec<Vec<(u32, f32)>> = Vec::with_capacity(b);
+        for (i, e) in examples.iter().enumerate() {
+            let own = e
+                .exclude
+                .iter()
+                .chain(e.history.iter().map(|h| &h.0))
+                .chain(&e.positives);
+            for &item in own {
+                if item >= n_items {
+                    return Err(Error::invalid(
+                        "item of an example",
+                        format!("< {n_items}"),
+                        item,
+                    ));
+                }
+                known[i * n_items + item] = 0.0;
+            }
+            let recent = &e.history[e.history.len().saturating_sub(max_len)..];
+            windows.push(recent.iter().map(|&(item, pl)| (item as u32, pl)).collect());
+            for k in 0..p {
+                pos_idx.push(*e.positives.get(k).unwrap_or(&e.positives[0]) as u32);
+                pos_mask[i * p + k] = f32::from(k < e.positives.len());
+            }
+        }
+        let dev = &self.device;
+        let table = self.embed((0..n_items as u32).collect())?; // (n_items, d)
+        let (history, plays, mask) = PaddedHistories::new(&windows).tensors(&table)?;
+        let portraits: Vec<Option<&Portrait>> =
+            examples.iter().map(|e| e.portrait.as_ref()).collect();
+        let (portrait, _) = PortraitBatch::new(&portraits, &self.model.config().portrait, dev)?;
+        let scores = self.model.score_shared(
+            &Batch {
+                history: &history,
+                plays: &plays,
+                mask: &mask,
+                portrait: &portrait,
+                candidates: &table,
+            },
+            &table,
+            dropout,
+        )?; // (B, n_items)
+        let pos = scores.gather(&Tensor::from_vec(pos_idx, (b, p), dev)?, 1)?; // (B, P)
+        let known = Tensor::from_vec(known, (b, n_items), dev)?;
+        let neg = (scores + known.affine(1e9, -1e9)?)?;
+        positive_softmax_loss(&neg, &pos, pos_mask)
+    }
+
     /// Sampled-softmax loss of one batch: candidates are each example's positives (padded to
     /// the batch's most) followed by `n_negatives` negatives shared by the whole batch.
     ///
@@ -424,7 +543,7 @@ impl Trainer {
     /// runs once per distinct item of the batch (histories, positives, negatives) instead of
     /// once per (user, candidate). A negative that is one of a user's own items is masked out of
     /// that user's softmax rather than redrawn, so no user is pushed away from their own songs.
-    fn loss(
+    fn sampled_loss(
         &self,
         examples: &[Example],
         rng: &mut Rng,
@@ -433,18 +552,7 @@ impl Trainer {
         let b = examples.len();
         let n_items = self.features.dim(0)?;
         let max_len = self.model.config().max_len;
-        let p = examples
-            .iter()
-            .map(|e| e.positives.len())
-            .max()
-            .unwrap_or(0);
-        if p == 0 || examples.iter().any(|e| e.positives.is_empty()) {
-            return Err(Error::invalid(
-                "training example",
-                "at least one positive",
-                0,
-            ));
-        }
+        let p = check_positives(examples)?;
         let n_neg = self.cfg.n_negatives;
         let c = p + n_neg;
         // Every item a user knows: never a negative for that user.
@@ -533,13 +641,7 @@ impl Trainer {
         let neg_mask = Tensor::from_vec(neg_mask, (b, n_neg), dev)?;
         // Masked negatives get −1e9 before the log-sum-exp: exp underflows to exactly 0.
         let neg = (scores.narrow(1, p, n_neg)? + neg_mask.affine(1e9, -1e9)?)?; // (B, N)
-                                                                                // −log softmax of a positive against the negatives = softplus(lse(neg) − pos).
-        let lse = log_sum_exp(&neg)?; // (B, 1)
-        let x = lse.broadcast_sub(&pos)?;
-        let softplus = (x.relu()? + x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?)?;
-        let pos_mask = Tensor::from_vec(pos_mask, (b, p), dev)?;
-        let n_pos = pos_mask.sum_all()?;
-        Ok((softplus * pos_mask)?.sum_all()?.broadcast_div(&n_pos)?)
+        positive_softmax_loss(&neg, &pos, pos_mask)
     }
 
     /// Song embeddings `(N, d)` of catalog items `ids`.
@@ -555,6 +657,36 @@ impl Trainer {
     pub fn item_embeddings(&self) -> Result<Tensor> {
         Ok(encode_catalog(&self.encoder, &self.features)?.detach())
     }
+}
+
+/// The most positives of any example of the batch (the width they are padded to); an error
+/// when an example has none.
+fn check_positives(examples: &[Example]) -> Result<usize> {
+    let p = examples
+        .iter()
+        .map(|e| e.positives.len())
+        .max()
+        .unwrap_or(0);
+    if p == 0 || examples.iter().any(|e| e.positives.is_empty()) {
+        return Err(Error::invalid(
+            "training example",
+            "at least one positive",
+            0,
+        ));
+    }
+    Ok(p)
+}
+
+/// Mean over the real positives (`pos_mask` 1) of −log softmax of each positive `(B, P)`
+/// against its user's negatives `neg (B, N)` (masked ones already at −1e9):
+/// softplus(lse(neg) − pos), stable for any sign.
+fn positive_softmax_loss(neg: &Tensor, pos: &Tensor, pos_mask: Vec<f32>) -> Result<Tensor> {
+    let lse = log_sum_exp(neg)?; // (B, 1)
+    let x = lse.broadcast_sub(pos)?;
+    let softplus = (x.relu()? + x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?)?;
+    let pos_mask = Tensor::from_vec(pos_mask, pos.dims2()?, pos.device())?;
+    let n_pos = pos_mask.sum_all()?;
+    Ok((softplus * pos_mask)?.sum_all()?.broadcast_div(&n_pos)?)
 }
 
 /// `log Σ_j exp(x_ij)` over the last dimension, `(B, N)` → `(B, 1)`, shifted by the row maximum

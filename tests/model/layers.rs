@@ -624,3 +624,48 @@ fn recurrent_weights_stay_within_the_bound_in_the_stack() {
         assert!(u.iter().any(|u| u.abs() == bound), "something was clipped");
     }
 }
+
+/// The full-softmax scorer ([`Ainrnn::score_shared`]) gives the scores of the per-candidate
+/// path ([`Ainrnn::forward`]) for a catalog shared by every user — with attention (both
+/// readouts, padded rows, a user with no real step) and without (the last state).
+#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn shared_catalog_scores_match_the_per_candidate_path() {
+    for (attention, readout, cell) in [
+        (true, Readout::Top, CellKind::IndRnn),
+        (true, Readout::All, CellKind::IndRnn),
+        (false, Readout::All, CellKind::IndRnn),
+        (false, Readout::Top, CellKind::Lstm),
+    ] {
+        let mut cfg = small_config(cell, attention, Connections::Dense);
+        cfg.readout = readout;
+        cfg.layer_norm = true;
+        let (_, model) = build(cfg.clone(), 8);
+        let mut inputs = Inputs::new(&cfg, 3, 6, 1, 40);
+        inputs.mask = left_padded_mask(&[6, 2, 0], 6, &dev()).unwrap();
+        let catalog = uniform(&[11, cfg.item_dim], -1.0, 1.0, 41);
+        inputs.candidates = catalog.clone();
+        let per_candidate = scores(&model.forward(&inputs.batch(), None).unwrap());
+        let shared = model
+            .score_shared(&inputs.batch(), &catalog, None)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        assert_eq!((shared.len(), shared[0].len()), (3, 11));
+        // Blocks of 4 candidates (the last one short) give the same scores.
+        let blocked = model
+            .score_shared_in_blocks(&inputs.batch(), &catalog, None, 4)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        for (x, y) in blocked.iter().flatten().zip(shared.iter().flatten()) {
+            assert!((x - y).abs() <= 1e-6 * x.abs().max(1.0), "{x} vs {y}");
+        }
+        for (a, b) in per_candidate.iter().flatten().zip(shared.iter().flatten()) {
+            assert!(
+                (a - b).abs() <= 1e-5 * a.abs().max(1.0),
+                "attention {attention}, {readout:?}, {cell:?}: {a} vs {b}"
+            );
+        }
+    }
+}

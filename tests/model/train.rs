@@ -8,8 +8,10 @@ use ainrec::data::history::Portrait;
 use ainrec::data::splits::split_user;
 use ainrec::model::ainrnn::{self, Ainrnn, CellKind, Connections};
 use ainrec::model::portrait;
+use ainrec::model::recommender::NeuralRecommender;
 use ainrec::model::song_encoder;
-use ainrec::model::train::{EpochStats, Example, TrainConfig, Trainer};
+use ainrec::model::train::{EpochStats, Example, Loss, TrainConfig, Trainer};
+use ainrec::ranking::{InputItem, Recommender, UserInput};
 use candle_core::Device;
 
 struct Setup {
@@ -72,6 +74,11 @@ fn setup() -> Setup {
 }
 
 fn trainer(s: &Setup, seed: u64) -> Trainer {
+    trainer_with(s, seed, |_| {})
+}
+
+/// The test's network with its training configuration changed by `adjust`.
+fn trainer_with(s: &Setup, seed: u64, adjust: impl FnOnce(&mut TrainConfig)) -> Trainer {
     let d_in = s.features[0].len();
     let model = ainrnn::Config {
         item_dim: 16,
@@ -96,7 +103,7 @@ fn trainer(s: &Setup, seed: u64) -> Trainer {
         output_dim: 16,
         n_ids: 0,
     };
-    let cfg = TrainConfig {
+    let mut cfg = TrainConfig {
         // 10× the paper's rate so a handful of epochs on ~200 examples shows learning.
         lr: 5e-3,
         max_epochs: 8,
@@ -104,7 +111,9 @@ fn trainer(s: &Setup, seed: u64) -> Trainer {
         batch_size: 4,
         n_negatives: 20,
         seed,
+        ..TrainConfig::default()
     };
+    adjust(&mut cfg);
     Trainer::new(s.features.clone(), encoder, model, cfg, &Device::Cpu).unwrap()
 }
 
@@ -170,4 +179,105 @@ fn loss_falls_on_a_real_slice_and_runs_reproduce() {
     let mut third = trainer(&s, 7);
     let r3 = third.fit(&s.train, &s.valid, &mut |_| false).unwrap();
     assert!(r3.cancelled && r3.epochs.len() == 1);
+}
+
+/// The full-softmax loss is −log softmax of each positive against every item its user does not
+/// know, averaged over the positives: recomputed here from the network's own per-candidate
+/// scores over the whole catalog (`NeuralRecommender::score`, i.e. `Ainrnn::forward`).
+#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn full_softmax_loss_is_cross_entropy_over_the_unknown_catalog() {
+    let s = setup();
+    let t = trainer_with(&s, 7, |c| {
+        c.loss = Loss::Full;
+        c.batch_size = s.valid.len(); // one batch: the loss is the mean over all positives
+    });
+    let got = f64::from(t.evaluate(&s.valid, 1).unwrap());
+    let model =
+        NeuralRecommender::new("t", t.model().clone(), t.item_embeddings().unwrap(), None).unwrap();
+    let (mut total, mut count) = (0f64, 0usize);
+    for e in &s.valid {
+        let input = UserInput {
+            items: e
+                .history
+                .iter()
+                .map(|&(item, plays)| InputItem {
+                    item,
+                    plays,
+                    liked: false,
+                    skips: 0,
+                    time: None,
+                })
+                .collect(),
+            portrait: e.portrait.clone(),
+        };
+        let scores = model.score(&input).unwrap();
+        let mut known = vec![false; scores.len()];
+        for &i in e.exclude.iter().chain(&e.positives) {
+            known[i] = true;
+        }
+        e.history.iter().for_each(|h| known[h.0] = true);
+        let unknown: Vec<f64> = (0..scores.len())
+            .filter(|&i| !known[i])
+            .map(|i| f64::from(scores[i]))
+            .collect();
+        assert!(unknown.len() > 100, "{} unknown items", unknown.len());
+        for &p in &e.positives {
+            let sp = f64::from(scores[p]);
+            let m = unknown.iter().copied().fold(sp, f64::max);
+            let z = (sp - m).exp() + unknown.iter().map(|x| (x - m).exp()).sum::<f64>();
+            total += z.ln() + m - sp;
+            count += 1;
+        }
+    }
+    let expected = total / count as f64;
+    assert!(
+        (got - expected).abs() < 1e-4 * expected,
+        "loss {got} vs recomputed {expected}"
+    );
+    // Far above the sampled loss's chance level (ln 21): the softmax runs over the catalog.
+    assert!(expected > (21f64).ln(), "{expected}");
+}
+
+/// Training with the full softmax lowers it, and the learning rate decays by `lr_decay` after
+/// every epoch that does not improve the early-stopping score (here a criterion that never
+/// improves after the first epoch: two decays in three epochs).
+#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn full_softmax_training_learns_and_the_rate_decays_after_the_peak() {
+    let s = setup();
+    let mut t = trainer_with(&s, 3, |c| {
+        c.loss = Loss::Full;
+        c.lr_decay = 0.5;
+    });
+    let lr = t.learning_rate();
+    let before = t.evaluate(&s.valid, 1).unwrap();
+    let mut flat = |_: &Trainer| Ok(1.0f32);
+    let report = t
+        .fit_with_criterion(
+            &mut |_| Ok(s.train.clone()),
+            &s.valid,
+            Some(&mut flat),
+            &mut |e| e.epoch < 3,
+        )
+        .unwrap();
+    assert_eq!(report.epochs.len(), 3);
+    assert_eq!(report.best_epoch, 1);
+    assert!(
+        (t.learning_rate() - lr * 0.25).abs() < 1e-12,
+        "{}",
+        t.learning_rate()
+    );
+    let first = report.epochs[0].train_loss;
+    let last = report.epochs[2].train_loss;
+    assert!(
+        last < first,
+        "full-softmax training loss did not fall: {:?}",
+        report.epochs
+    );
+    assert!(
+        report.epochs[0].valid_loss < before,
+        "{before} → {:?}",
+        report.epochs
+    );
 }
