@@ -52,6 +52,8 @@ for (const type of ['dragleave', 'drop']) dropZone.addEventListener(type, dragEn
 dropZone.addEventListener('drop', dropped);
 $('cancel').addEventListener('click', cancelBatch);
 $('demo-catalog').addEventListener('click', loadDemo);
+$('library-search').addEventListener('input', renderLibrary);
+$('library-sort').addEventListener('change', renderLibrary);
 $('about').addEventListener('toggle', aboutToggled);
 
 // Playback: the list and the player bar redraw on play and pause (the playing row's label);

@@ -132,10 +132,14 @@ test('a folder of 10 CC tracks in six formats, a duplicate in another format, a 
   });
   assert.ok(b.files.filter((f) => f.outcome === 'added').every((f) => f.progress === 1), 'every good file reached 100 %');
   assert.equal(await page.locator('#overall-progress').evaluate((e) => e.value), 1);
+  // Every file not added is listed with its reason: the folder's cover and notes too.
   const bad = await page.locator('[data-testid=bad-files] li').allTextContents();
-  assert.equal(bad.length, 2, bad.join('\n'));
+  assert.equal(bad.length, 4, bad.join('\n'));
   assert.match(bad.find((t) => t.includes('corrupt.mp3')), /cannot decode/);
   assert.match(bad.find((t) => t.includes('empty.wav')), /empty/);
+  assert.match(bad.find((t) => t.includes('folder.png')), /not added: it is an image, not audio/);
+  assert.match(bad.find((t) => t.includes('notes.txt')), /not added: it is a text document, not audio/);
+  assert.match(await page.textContent('[data-testid=status]'), /2 not audio \(listed below\)/);
   assert.equal(await page.locator('[data-testid=library] li').count(), 12);
   // Tags: titles and artists from ID3v2 / Vorbis comments / MP4, a cover from the MP3's APIC.
   for (const { name, track } of good) {
@@ -289,6 +293,8 @@ test('export → forget me → import restores; corrupt and foreign imports chan
 
   await page.setInputFiles('[data-testid=import]', file);
   await page.waitForFunction(() => /Imported/.test(document.querySelector('[data-testid=data-message]').textContent));
+  assert.match(await page.textContent('[data-testid=data-message]'),
+    /An export carries no audio: 12 of the tracks cannot play in this browser until you use “Re-link folder…”/);
   assert.equal(await page.locator('[data-testid=library] li').count(), 12);
   assert.deepEqual(await historyOf(page), historyBefore);
   // A corrupt import over a non-empty state changes nothing either.

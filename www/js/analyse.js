@@ -4,7 +4,7 @@
 // shown in between. A step that refuses the file throws with the reason, which the batch
 // lists under "Files not added".
 import * as store from '../store.js';
-import { ANALYSIS_RATE, LIBRARY_OPTIONS } from './config.js';
+import { ANALYSIS_RATE, LIBRARY_OPTIONS, MIN_TRACK_S } from './config.js';
 import {
   checkDuration, checkSize, decodeToMono, inspectFile,
 } from './decode.js';
@@ -63,6 +63,10 @@ export async function processFile({
   }
   const pcm = await decodeStep(file, name, b);
   const duration = pcm.length / ANALYSIS_RATE;
+  if (duration < MIN_TRACK_S) {
+    throw new Error(`it is ${duration.toFixed(2)} s long: shorter than the ${MIN_TRACK_S} s a track needs `
+      + `(the analysis describes at least ${MIN_TRACK_S} s of sound); not added`);
+  }
   const { result, ms } = await analyseStep(pcm, name, duration, b, progress);
   showAnalysis(name, inspected.hash, duration, result, ms);
   const track = await recordStep(file, name, inspected, duration, result);

@@ -9,8 +9,25 @@ import { shown, state } from './state.js';
 import { $, setStatus, showUsage } from './ui.js';
 import { cancelledError, ready, stopAnalysis } from './worker-rpc.js';
 
-// In a dropped folder these are expected companions of music, not failures to report.
-const COMPANION_NAME = /(\.(jpe?g|png|gif|bmp|webp|txt|nfo|m3u8?|pls|cue|log|pdf|db|ini|sfv|md5|accurip|url|xml|json)$)|(^\.)/i;
+// What a file that is not audio is, by its name or type, to say why it was not added: every
+// dropped file that is not added is listed (a folder's cover and notes too), never skipped
+// without a word.
+const NOT_AUDIO = [
+  [/\.(jpe?g|png|gif|bmp|webp|avif|heic|tiff?)$/i, 'an image'],
+  [/\.pdf$/i, 'a PDF document'],
+  [/\.(txt|nfo|log|md|rtf|docx?)$/i, 'a text document'],
+  [/\.(m3u8?|pls|cue|xspf)$/i, 'a playlist or cue sheet (drop the tracks it lists to add them)'],
+  [/\.(sfv|md5|accurip|ffp)$/i, 'a checksum file'],
+  [/\.(db|ini|url|xml|json|plist)$/i, 'a data or settings file'],
+  [/\.(mp4|mkv|avi|mov|webm)$/i, 'a video file (only audio files are taken)'],
+  [/^\./, 'a hidden system file'],
+];
+
+function notAudioReason(file) {
+  const kind = NOT_AUDIO.find(([re]) => re.test(file.name))?.[1]
+    || (file.type ? `of type ${file.type}` : 'of a kind this page does not take');
+  return `not added: it is ${kind}, not audio`;
+}
 
 function updateOverall() {
   const b = state.batch;
@@ -35,6 +52,13 @@ export function cancelBatch() {
   setStatus('Cancelling…');
 }
 
+// Files that were not audio, counted into the batch they came with (or the next one).
+let pendingNotAudio = 0;
+function shownNotAudio(n) {
+  if (state.batch) state.batch.notAudio += n;
+  else pendingNotAudio += n;
+}
+
 /** Adds files ({file, handle?, path?}) to the library (queued; one analysis at a time). What
  * counts as audio is known once the worker is ready; drops before that wait for it, in order. */
 export async function addFiles(entries) {
@@ -44,18 +68,24 @@ export async function addFiles(entries) {
     return; // the page already says the analyser could not load
   }
   const audio = [];
-  let companions = 0;
+  let notAudio = 0;
   for (const e of entries) {
     const name = e.file.name;
     if (!AUDIO_NAME.test(name) && !(e.file.type || '').startsWith('audio/')) {
-      if (COMPANION_NAME.test(name)) companions += 1;
-      else addBadFile(e.path || name, 'not an audio file (by its name and type)');
+      addBadFile(e.path || name, notAudioReason(e.file));
+      notAudio += 1;
       continue;
     }
     audio.push(e);
   }
-  if (companions) setStatus(`Skipped ${companions} non-audio files (covers, playlists, notes).`);
-  if (!audio.length) return;
+  if (notAudio) shownNotAudio(notAudio);
+  if (!audio.length) {
+    if (notAudio && !state.batch) {
+      pendingNotAudio = 0;
+      setStatus(`${notAudio} file${notAudio > 1 ? 's' : ''} not added: not audio (listed below).`);
+    }
+    return;
+  }
   state.queue.push(...audio);
   if (state.batch) {
     state.batch.total += audio.length;
@@ -67,9 +97,10 @@ export async function addFiles(entries) {
 
 async function runBatch() {
   const b = {
-    total: state.queue.length, done: 0, fraction: 0, added: 0, known: 0, relinked: 0, failed: 0,
+    total: state.queue.length, done: 0, fraction: 0, added: 0, known: 0, relinked: 0, failed: 0, notAudio: pendingNotAudio,
     cancelled: false, cancelAt: null, started: performance.now(), analyseMs: 0, files: [],
   };
+  pendingNotAudio = 0;
   b.cancelSignal = new Promise((_, reject) => { b.rejectCancel = reject; });
   b.cancelSignal.catch(() => {});
   state.batch = b;
@@ -122,6 +153,7 @@ async function runBatch() {
   if (b.relinked) parts.push(`${b.relinked} re-linked (their audio plays again)`);
   if (b.known) parts.push(`${b.known} already in the library (not analysed again)`);
   if (b.failed) parts.push(`${b.failed} not added (listed below)`);
+  if (b.notAudio) parts.push(`${b.notAudio} not audio (listed below)`);
   if (b.cancelled) {
     b.cancelLatencyMs = b.cancelStoppedAt ? b.cancelStoppedAt - b.cancelAt : performance.now() - b.cancelAt;
     const rest = b.total - b.done - 1;

@@ -21,6 +21,12 @@ export function setFromAnalyser({ analysisRate, audioExtensions }) {
 // (DESIGN §3); frames only for the heat-map of the last track.
 export const LIBRARY_OPTIONS = { span: 30, frames: true };
 
+// The shortest clip taken as a track. The analysis itself runs on 0.05 s (one scattering
+// window), but a descriptor of a few frames describes a click, not a piece of music, and would
+// then be played, recommended and explained as one: 2 s is 86 analysis frames (hop 512 at
+// 22050 Hz). Every e2e fixture meant as music is 3 s or longer; the demo excerpts are 15 s.
+export const MIN_TRACK_S = 2;
+
 // The page's query: the e2e tests lower limits or arm failures through it (`?maxFileMB=`,
 // `?maxDecodeMin=`, `?debugPanicAt=`, `?finetuneLr=`); each is read where it is used.
 export const params = new URLSearchParams(location.search);

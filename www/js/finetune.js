@@ -160,6 +160,14 @@ async function restoreWeights() {
   model.weightsVersion += 1;
 }
 
+/** Empties the loss plot and the result (Forget me). */
+export function clearLoss() {
+  shown.lossPoints = [];
+  shown.fineTune = null;
+  drawLoss();
+  $('finetune-result').textContent = '';
+}
+
 /** Stop: the worker cancels the run, and the weights it started from stay. */
 export function stopFineTune() {
   if (model.tuning) cancelRequest(model.tuning.id);

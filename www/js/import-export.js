@@ -6,10 +6,11 @@ import { fromBase64, toBase64 } from './base64.js';
 import { clearMfcc } from './heatmap.js';
 import { clearBadFiles } from './library-view.js';
 import { reloadState } from './load.js';
-import { clearNowPlaying, stopPlayback } from './playback.js';
+import { clearLoss } from './finetune.js';
+import { audioAvailable, clearNowPlaying, stopPlayback } from './playback.js';
 import { clearQueue } from './queue.js';
 import { shown, state } from './state.js';
-import { $ } from './ui.js';
+import { $, setStatus, show } from './ui.js';
 import { workers } from './worker-rpc.js';
 
 const EXPORT_FORMAT = 'ainrec-export';
@@ -139,7 +140,10 @@ export async function importData() {
     return;
   }
   await reloadState();
-  dataMessage(`Imported ${parsed.history.items.length} history items and ${parsed.tracks.length} tracks from ${file.name}.`);
+  const silent = [...state.tracks.values()].filter((t) => !audioAvailable(t)).length;
+  dataMessage(`Imported ${parsed.history.items.length} history items and ${parsed.tracks.length} tracks from ${file.name}.`
+    + (silent ? ` An export carries no audio: ${silent} of the tracks cannot play in this browser until you use `
+      + '“Re-link folder…” (or drop their files again); they are marked in the list.' : ''));
 }
 
 export const askForget = () => $('forget-dialog').showModal();
@@ -158,11 +162,21 @@ export async function forgetEverything() {
   for (const url of state.urls.values()) URL.revokeObjectURL(url);
   state.urls.clear();
   state.sessionFiles.clear();
+  // Every line and figure that spoke of the deleted data goes back to its state on a new visit.
   clearNowPlaying();
   clearQueue();
   clearBadFiles();
+  clearLoss();
   $('track-info').textContent = '';
   clearMfcc();
+  state.lastBatch = null;
+  $('progress').value = 0;
+  $('overall-progress').value = 0;
+  $('overall-count').textContent = '';
+  show($('playback-message'), '');
+  show($('storage-warning'), '');
+  $('portrait-saved').textContent = '';
   await reloadState();
+  setStatus('Ready. Drop audio files or a folder, or load the demo catalog.');
   dataMessage('Everything this page stored in this browser has been deleted.');
 }

@@ -2,7 +2,9 @@
 // place: a re-render (on every play, pause, like, analysed file) must not replace the
 // buttons, because a Space press clicks on key-up, on the element that went active on
 // key-down, and focus would be lost with a replaced button.
-import { entryText, formatDuration } from './format.js';
+import {
+  displayNames, entryText, formatDuration, norm,
+} from './format.js';
 import {
   historyItem, removeFromHistory, toggleDislike, toggleLike,
 } from './history.js';
@@ -50,12 +52,44 @@ function libraryRow(id) {
   return row;
 }
 
+// The orders of the "Sort by" menu; ties keep the order added.
+const SORTS = {
+  added: () => 0,
+  recent: (a, b) => (b.t.addedAt || 0) - (a.t.addedAt || 0),
+  title: (a, b) => a.title.localeCompare(b.title),
+  artist: (a, b) => (a.artist || '\uffff').localeCompare(b.artist || '\uffff') || a.title.localeCompare(b.title),
+  plays: (a, b) => b.plays - a.plays,
+};
+
+/** The library in the order chosen, each with whether it matches the search. */
+function arranged() {
+  const query = norm($('library-search').value);
+  const rows = [...state.tracks.values()].map((t) => {
+    const { title, artist } = displayNames(t);
+    const plays = historyItem(t, false)?.plays || 0;
+    const text = norm([title, artist, t.album, t.name].filter(Boolean).join(' '));
+    return {
+      t, title, artist, plays, match: !query || text.includes(query),
+    };
+  });
+  const cmp = SORTS[$('library-sort').value] || SORTS.added;
+  return { rows: rows.map((r, i) => ({ ...r, i })).sort((a, b) => cmp(a, b) || a.i - b.i), query };
+}
+
+let drawnOnce = false;
+
 export function renderLibrary() {
   const libraryEl = $('library');
   const audioEl = $('audio');
-  const tracks = [...state.tracks.values()];
+  const { rows: order, query } = arranged();
+  const tracks = order.map((r) => r.t);
+  const shownCount = order.filter((r) => r.match).length;
   $('library-empty').hidden = tracks.length > 0;
-  $('library-count').textContent = tracks.length ? `(${tracks.length})` : '';
+  $('library-count').textContent = !tracks.length ? ''
+    : shownCount === tracks.length ? `(${tracks.length})` : `(${shownCount} of ${tracks.length} shown)`;
+  $('library-nomatch').hidden = !tracks.length || shownCount > 0;
+  setText($('library-nomatch'), query ? `No track matches “${$('library-search').value.trim()}”.` : '');
+  const created = [];
   const focused = document.activeElement?.closest?.('li[data-id]');
   const focusKey = focused ? [focused.dataset.id, document.activeElement.dataset.testid] : null;
   const live = new Set(tracks.map((t) => t.id));
@@ -66,8 +100,10 @@ export function renderLibrary() {
     }
   }
   let prev = null;
-  for (const t of tracks) {
+  for (const [k, t] of tracks.entries()) {
+    if (!listRows.has(t.id)) created.push(t.id);
     const row = libraryRow(t.id);
+    row.li.hidden = !order[k].match;
     const { title, who } = entryText(t);
     const item = historyItem(t, false);
     // The playing row is marked (and named for screen readers); the Play label stays put.
@@ -108,6 +144,18 @@ export function renderLibrary() {
     if (want !== row.li) libraryEl.insertBefore(row.li, want);
     prev = row.li;
   }
+  // A track added while the page is open is scrolled into view in the list's box (only the box
+  // scrolls, not the page).
+  // (Of several added at once, such as the demo catalog, the first.)
+  const newest = drawnOnce && state.loaded ? created.map((id) => listRows.get(id)?.li).find((li) => li && !li.hidden) : null;
+  if (newest) {
+    const box = libraryEl.closest('.library-box');
+    const r = newest.getBoundingClientRect();
+    const b = box.getBoundingClientRect();
+    if (r.bottom > b.bottom) box.scrollTop += r.bottom - b.bottom;
+    else if (r.top < b.top) box.scrollTop -= b.top - r.top;
+  }
+  if (state.loaded) drawnOnce = true;
   // Rows without audio in this browser (after an import) are marked, and one action gives
   // them their audio back.
   const without = tracks.filter((t) => !audioAvailable(t));

@@ -119,7 +119,7 @@ export async function playTrack(id) {
 // after `id`, leaving out what the visitor disliked.
 async function playLibraryAfter(id, tried) {
   const ids = [...state.tracks.keys()];
-  const start = Math.max(0, ids.indexOf(id));
+  const start = ids.indexOf(id); // -1 when nothing played: from the first row on
   for (let k = 1; k <= ids.length; k++) {
     const next = ids[(start + k) % ids.length];
     const t = state.tracks.get(next);
@@ -157,6 +157,15 @@ export async function playedToTheEnd() {
   if (!left) return;
   await listenedToTheEnd();
   await playNext(left);
+}
+
+/** Play (the media session's "play"): resumes the paused track, or starts the queue. */
+export async function resumePlay() {
+  if (state.playing && audioEl().getAttribute('src') && audioEl().paused) {
+    await audioEl().play().catch((err) => show($('playback-message'), `Cannot play: ${err.message}.`));
+  } else if (!state.playing) {
+    await playNext(null);
+  }
 }
 
 /** Play or pause the player (the bar's button, the media keys, K). */

@@ -2,10 +2,10 @@
 // playing track, Play/Pause, Next, More like this and Less like this; the same actions on the
 // media keys and lock screen (Media Session API) and on the keyboard (K, N, L, D, outside text
 // fields), and the "Skip to the player" link at the top of the page.
-import { entryText, formatDuration } from './format.js';
+import { displayNames, formatDuration } from './format.js';
 import { historyItem, toggleDislike, toggleLike } from './history.js';
 import { listening, onListening } from './listening.js';
-import { nextTrack, togglePlay } from './playback.js';
+import { nextTrack, resumePlay, togglePlay } from './playback.js';
 import { radio } from './queue.js';
 import { objectUrl, shown, state } from './state.js';
 import { $, setAttr, setText } from './ui.js';
@@ -27,8 +27,8 @@ function countLine() {
 export function renderPlayerBar() {
   const t = playing();
   const audio = $('audio');
-  const title = t ? entryText(t).title : '';
-  setText($('now-playing'), t ? `${title}${t.artist ? ` — ${t.artist}` : ''}` : 'Nothing playing.');
+  const { title, artist } = t ? displayNames(t) : { title: '', artist: '' };
+  setText($('now-playing'), t ? `${title}${artist ? ` — ${artist}` : ''}` : 'Nothing playing.');
   setText($('play-count'), t ? countLine() : 'Press Play on a track, or Play all recommendations.');
   const isPlaying = Boolean(t) && !audio.paused;
   setText($('bar-play'), isPlaying ? 'Pause' : 'Play');
@@ -49,7 +49,7 @@ function updateMediaSession(t, isPlaying) {
   const ms = navigator.mediaSession;
   if (!ms) return;
   ms.playbackState = t ? (isPlaying ? 'playing' : 'paused') : 'none';
-  const key = t ? `${t.id}|${t.title}|${t.artist}` : null;
+  const key = t ? `${t.id}|${t.title}|${t.artist}|${t.name}` : null;
   if (key === sessionFor) return;
   sessionFor = key;
   if (!t || typeof MediaMetadata !== 'function') {
@@ -57,12 +57,12 @@ function updateMediaSession(t, isPlaying) {
     shown.mediaSession = null;
     return;
   }
-  const { title } = entryText(t);
+  const { title, artist } = displayNames(t);
   const artwork = t.cover ? [{ src: objectUrl(t.cover), type: t.cover.type || 'image/jpeg' }] : [];
   ms.metadata = new MediaMetadata({
-    title, artist: t.artist || '', album: t.album || (radio.mode === 'seed' ? 'ainrec radio' : 'ainrec'), artwork,
+    title, artist, album: t.album || (radio.mode === 'seed' ? 'ainrec radio' : 'ainrec'), artwork,
   });
-  shown.mediaSession = { title, artist: t.artist || '' };
+  shown.mediaSession = { title, artist };
 }
 
 function shortcut(e) {
@@ -90,7 +90,7 @@ export function attachPlayerBar() {
   const ms = navigator.mediaSession;
   if (ms) {
     const handlers = {
-      play: () => togglePlay(),
+      play: () => resumePlay(),
       pause: () => $('audio').pause(),
       nexttrack: () => nextTrack(),
     };
