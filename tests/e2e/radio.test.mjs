@@ -63,6 +63,18 @@ test('play → heard past the threshold → the track ends → the next queued r
   const recs = await page.evaluate(() => window.ainrec.recommendations.map((r) => r.id));
   assert.deepEqual(q.ids, recs, 'the queue is the recommendations, in the order shown');
   assert.equal(await page.locator('[data-testid=queue] li').count(), q.ids.length);
+  // No raw scores beside the list; a pick the diversity rule (on by default) placed above ones
+  // the model scored higher says so, and only such a pick.
+  assert.equal(await page.locator('[data-testid=recommendations] [data-testid=score]').count(), 0);
+  const moved = await page.evaluate(() => [...document.querySelectorAll('[data-testid=recommendations] li')].map((li, i) => ({
+    i, rank: window.ainrec.recommendations[i].modelRank, text: li.querySelector('[data-testid=moved]').textContent,
+  })));
+  for (const m of moved) {
+    if (m.rank > m.i) assert.equal(m.text, `moved up to vary artists (the model's #${m.rank + 1})`);
+    else assert.equal(m.text, '', `#${m.i + 1} was not moved up: ${m.text}`);
+  }
+  console.log(`diversity: ${moved.filter((m) => m.text).length} of ${moved.length} picks moved up to vary artists`);
+  assert.match(await page.textContent('#attention-legend'), /dark = little, bright = the most/);
   // The media session names the playing track.
   assert.deepEqual(await page.evaluate(() => ({ title: navigator.mediaSession.metadata?.title, artist: navigator.mediaSession.metadata?.artist })),
     { title: catalog.tracks[7].title, artist: catalog.tracks[7].artist });
@@ -135,6 +147,12 @@ test('Next before the threshold is a skip of that track only; no track gains a p
     const asLess = r.text.split(`less like ${skippedTitle}, which you skipped`).length - 1;
     assert.equal(named, asLess, `the skipped track named other than as "less like": ${r.text}`);
     assert.match(r.text, /^Because you (liked|played) /);
+    // Each reason says what was done with it: liked, or played.
+    for (const b of r.because) {
+      const h = await item(page, b.id);
+      assert.equal(b.did, h.liked ? 'liked' : 'played', `${r.title}: ${r.text}`);
+      assert.ok(r.text.includes(`${b.did} ${await page.evaluate((x) => window.ainrec.tracks().find((t) => t.id === x).title, b.id)}`), r.text);
+    }
   }
   console.log(`explanations after a skip: ${recs.slice(0, 3).map((r) => r.text).join(' | ')}`);
   assert.deepEqual(consoleErrors, []);
