@@ -33,8 +33,8 @@ use crate::eval::cold_start::{
 };
 use crate::eval::neural::NeuralTrainer;
 use crate::eval::{
-    run_fold, ContentFor, FoldProtocol, FoldResult, Trainer, Trial, Tuning, DEFAULT_NEGATIVES,
-    DEFAULT_NEGATIVE_SEED, PROTOCOLS, TUNING_BUDGET,
+    run_fold, ContentFor, FoldProtocol, FoldResult, Restricted, Trainer, Trial, Tuning,
+    DEFAULT_NEGATIVES, DEFAULT_NEGATIVE_SEED, PROTOCOLS, TUNING_BUDGET,
 };
 use crate::features::musicnn_input::MSD_TAGS;
 use crate::metrics::{aggregate, MeanStd, TUNING_METRIC};
@@ -99,7 +99,7 @@ pub fn resolve_trainer(name: &str) -> Result<Box<dyn Trainer>> {
         return Ok(t);
     }
     if let Some(kind) = NeuralKind::from_name(name) {
-        let mut t = NeuralTrainer::new(kind);
+        let mut t = NeuralTrainer::tuned(kind);
         t.verbose = true;
         return Ok(Box::new(t));
     }
@@ -233,6 +233,26 @@ impl FoldRunner<'_> {
         let mut state: Option<FoldState> = None;
         for t in trainers {
             let name = t.name().to_owned();
+            // A follower fits the configuration its leader chose on this fold.
+            let follower;
+            let t: &dyn Trainer = match t.follows() {
+                None => t.as_ref(),
+                Some(leader) => {
+                    let leader_grid = resolve_trainer(leader)?.grid();
+                    let chosen = ckpt.entry(leader, &leader_grid).ok_or_else(|| {
+                        Error::invalid(
+                            format!("{name} on fold {}", fold.index + 1),
+                            format!("{leader}'s choice on that fold (run --models {leader} first; {name} fits what it chose)"),
+                            format!("no {leader} result over its current grid"),
+                        )
+                    })?;
+                    follower = Restricted {
+                        inner: t.as_ref(),
+                        grid: vec![chosen.result.chosen.clone()],
+                    };
+                    &follower
+                }
+            };
             let grid = t.grid();
             if let Some(e) = ckpt.entry(&name, &grid) {
                 progress(&format!("fold {n}/{of} {name}: resumed from checkpoint"));
@@ -272,7 +292,7 @@ impl FoldRunner<'_> {
             };
             let result = match state {
                 FoldState::Standard(test) => run_fold(
-                    t.as_ref(),
+                    t,
                     self.data,
                     fold,
                     &self.opts.split,
@@ -284,7 +304,7 @@ impl FoldRunner<'_> {
                     },
                 )?,
                 FoldState::Cold(cold) => run_cold_fold(
-                    t.as_ref(),
+                    t,
                     fold,
                     cold,
                     &self.opts.split,
@@ -891,6 +911,44 @@ mod tests {
         assert_eq!(r.chosen, grid[0]);
         assert_eq!(r.trials[0].score, 9.0);
         assert!(ckpt.partial.is_empty());
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    /// The order-shuffled control fits, on each fold, the configuration AINRNN chose there —
+    /// and says so when AINRNN has not run on the fold.
+    #[test]
+    fn the_shuffled_control_fits_ainrnns_choice_on_each_fold() {
+        let out = temp_dir("follow");
+        let mut opts = mini_opts(&out);
+        opts.only_folds = Some(vec![0]);
+        opts.models = vec!["ainrnn_shuffled".into()];
+        let e = run_eval(&opts, &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains("--models ainrnn first"), "{e}");
+        // Stand in AINRNN's fold-1 entry (its tuning costs minutes): a finished item-kNN result
+        // relabelled, choosing a one-epoch variant of one of AINRNN's grid entries.
+        opts.models = vec!["item_knn".into()];
+        run_eval(&opts, &mut |_| {}).unwrap();
+        let path = FoldCheckpoint::path(&out.join(CHECKPOINT_DIR), 0);
+        let mut ckpt: FoldCheckpoint =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut entry = ckpt.models["item_knn"].clone();
+        entry.grid = resolve_trainer("ainrnn").unwrap().grid();
+        let mut choice = entry.grid[4].clone();
+        choice["max_epochs"] = Value::from(1);
+        entry.result.chosen = choice.clone();
+        ckpt.save(&path, "ainrnn", entry).unwrap();
+        opts.models = vec!["ainrnn_shuffled".into()];
+        let mut log = Vec::new();
+        run_eval(&opts, &mut |m| log.push(m.to_owned())).unwrap();
+        let ckpt: FoldCheckpoint =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let shuffled = &ckpt.models["ainrnn_shuffled"];
+        assert_eq!(shuffled.grid, vec![choice.clone()]);
+        assert_eq!(shuffled.result.chosen, choice);
+        assert!(
+            shuffled.result.trials.is_empty(),
+            "nothing to tune: {log:?}"
+        );
         let _ = std::fs::remove_dir_all(&out);
     }
 

@@ -204,6 +204,40 @@ pub trait Trainer {
     fn seconds_per_epoch(&self) -> Option<f64> {
         None
     }
+
+    /// A control tuned by another model: `Some(leader)` makes the harness fit on each fold only
+    /// the configuration that the model named `leader` chose on that fold (the order-shuffled
+    /// AINRNN takes AINRNN's, so that the two differ in the order of the history alone).
+    fn follows(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// `inner` with its grid replaced by `grid` (a follower's one configuration, see
+/// [`Trainer::follows`]).
+pub struct Restricted<'a> {
+    /// The trainer that fits.
+    pub inner: &'a dyn Trainer,
+    /// The configurations to try.
+    pub grid: Vec<Value>,
+}
+
+impl Trainer for Restricted<'_> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn grid(&self) -> Vec<Value> {
+        self.grid.clone()
+    }
+
+    fn fit(&self, ctx: &FitContext<'_>, config: &Value) -> Result<Box<dyn Recommender>> {
+        self.inner.fit(ctx, config)
+    }
+
+    fn seconds_per_epoch(&self) -> Option<f64> {
+        self.inner.seconds_per_epoch()
+    }
 }
 
 /// One configuration tried while tuning, with its validation score.
