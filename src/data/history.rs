@@ -2,7 +2,8 @@
 //!
 //! ```json
 //! {"version": 1,
-//!  "items": [{"id": "51", "plays": 12, "liked": true, "skips": 0, "time": 1238544000}],
+//!  "items": [{"id": "51", "plays": 12, "liked": true, "skips": 0, "time": 1238544000},
+//!            {"id": "89", "plays": 1, "disliked": true}],
 //!  "portrait": {"age_band": "25-34", "language": "en", "genres": ["rock"]}}
 //! ```
 //!
@@ -10,8 +11,9 @@
 //! - `items` is required (it may be empty): without it any JSON object — a results file, a model
 //!   config — would silently read as an empty history.
 //! - In an item only `id` is required: a string, or a non-negative integer taken as its decimal
-//!   string (hetrec ids are integers). `plays` and `skips` are non-negative integers, `liked` a
-//!   boolean, `time` integer unix seconds. `null` means absent.
+//!   string (hetrec ids are integers). `plays` and `skips` are non-negative integers, `liked` and
+//!   `disliked` ("less like this" on the page) booleans, `time` integer unix seconds. `null`
+//!   means absent.
 //! - `version` is optional and defaults to 1; any other version is rejected, so a future format
 //!   is never misread.
 //! - `portrait` is optional, and so is each of its fields. `age_band` is one of
@@ -27,6 +29,14 @@ use crate::error::{Error, Result};
 
 /// The history format version this build reads and writes.
 pub const HISTORY_VERSION: u32 = 1;
+
+/// How a dislike reaches the models, which read plays, a like and skips but have no dislike
+/// field: as this many extra skips (and no like). With the browser prior's weight
+/// w = ln(1 + plays) + liked − ln(1 + skips), a disliked track weighs at most
+/// ln(1 + plays) − ln(21), below any track skipped once, and fine-tuning takes it as a negative
+/// (skips > plays, not liked), like a skipped one. The page (`www/js/history.js`) applies the
+/// same number, so the page and `ainrec recommend` rank one history alike.
+pub const DISLIKE_SKIPS: u64 = 20;
 
 /// A listening history as exchanged between the page and the CLI.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,6 +77,26 @@ pub struct HistoryItem {
     /// Unix seconds of the (last) play.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<i64>,
+    /// "Less like this": a strong negative ([`DISLIKE_SKIPS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disliked: Option<bool>,
+}
+
+impl HistoryItem {
+    /// The like the models read: a like that a dislike does not override.
+    pub fn model_liked(&self) -> bool {
+        self.liked.unwrap_or(false) && !self.disliked.unwrap_or(false)
+    }
+
+    /// The skips the models read: the recorded ones plus [`DISLIKE_SKIPS`] for a dislike.
+    pub fn model_skips(&self) -> u64 {
+        let extra = if self.disliked.unwrap_or(false) {
+            DISLIKE_SKIPS
+        } else {
+            0
+        };
+        self.skips.unwrap_or(0).saturating_add(extra)
+    }
 }
 
 /// Age bands of the user portrait (DESIGN §4).
@@ -220,11 +250,13 @@ pub fn parse_history(text: &str, file: &str) -> Result<History> {
             },
             Some(v) => return Err(cx.err(&path("id"), "a non-empty string", v)),
         };
-        let liked = match obj.get("liked") {
-            None | Some(Value::Null) => None,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(v) => return Err(cx.err(&path("liked"), "true or false", v)),
+        let flag = |key: &str| match obj.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(v) => Err(cx.err(&path(key), "true or false", v)),
         };
+        let liked = flag("liked")?;
+        let disliked = flag("disliked")?;
         let time = match obj.get("time") {
             None | Some(Value::Null) => None,
             Some(v) => Some(
@@ -238,6 +270,7 @@ pub fn parse_history(text: &str, file: &str) -> Result<History> {
             liked,
             skips: cx.opt_u64(obj, "skips", &path("skips"))?,
             time,
+            disliked,
         });
     }
 

@@ -159,8 +159,8 @@ fn recommend_library(
                 steps.push(Step {
                     item,
                     plays: it.plays.unwrap_or(0) as f32,
-                    liked: it.liked.unwrap_or(false),
-                    skips: it.skips.unwrap_or(0) as f32,
+                    liked: it.model_liked(),
+                    skips: it.model_skips() as f32,
                 });
                 step_ids.push(it.id.as_str());
             }

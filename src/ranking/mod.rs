@@ -85,13 +85,13 @@ impl UserInput {
                 continue;
             };
             let plays = h.plays.unwrap_or(1) as f32;
-            let skips = u32::try_from(h.skips.unwrap_or(0)).unwrap_or(u32::MAX);
+            let skips = u32::try_from(h.model_skips()).unwrap_or(u32::MAX);
             match pos.get(&item) {
                 Some(&p) => {
                     let e = &mut items[p];
                     e.plays += plays;
                     e.skips = e.skips.saturating_add(skips);
-                    e.liked |= h.liked.unwrap_or(false);
+                    e.liked |= h.model_liked();
                     e.time = e.time.max(h.time);
                 }
                 None => {
@@ -99,7 +99,7 @@ impl UserInput {
                     items.push(InputItem {
                         item,
                         plays,
-                        liked: h.liked.unwrap_or(false),
+                        liked: h.model_liked(),
                         skips,
                         time: h.time,
                     });
@@ -298,6 +298,31 @@ pub(crate) mod tests {
             input.items[1].plays, 1.0,
             "a listed item counts as one play"
         );
+    }
+
+    /// A dislike ("less like this") reaches the models as DISLIKE_SKIPS extra skips and no
+    /// like, as the page tells its worker; a bad value is an error naming the field.
+    #[test]
+    fn a_dislike_is_read_as_skips_and_cancels_a_like() {
+        use crate::data::history::DISLIKE_SKIPS;
+        let mut cat = Catalog::new();
+        for id in ["a", "b"] {
+            cat.insert(id);
+        }
+        let h = parse_history(
+            r#"{"items": [{"id": "a", "plays": 4, "skips": 1, "liked": true, "disliked": true},
+                {"id": "b", "plays": 2, "disliked": false}]}"#,
+            "h",
+        )
+        .unwrap();
+        let (input, _) = UserInput::from_history(&h, &cat);
+        assert_eq!(u64::from(input.items[0].skips), 1 + DISLIKE_SKIPS);
+        assert!(!input.items[0].liked);
+        assert_eq!(input.items[1].skips, 0);
+        let e = parse_history(r#"{"items": [{"id": "a", "disliked": 1}]}"#, "h")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("items[0].disliked"), "{e}");
     }
 
     #[test]

@@ -80,6 +80,8 @@ export function toggleDislike(track) {
 // both factors 1 by default). It has no field for a dislike, so a dislike is given to it as
 // DISLIKE_SKIPS extra skips: w ≤ ln(1 + plays) − ln(21), below any skipped-once track, and the
 // fine-tuning takes the item as a negative (skips > plays, not liked) like a skipped one.
+// The same number as DISLIKE_SKIPS in src/data/history.rs, which `ainrec recommend` applies to
+// an exported history, so the page and the CLI rank it alike.
 const DISLIKE_SKIPS = 20;
 
 /** What the model is told about `item`: {plays, liked, skips}. */
