@@ -527,3 +527,126 @@ impl Recommender {
         self.session.reset().map_err(js_err)
     }
 }
+
+/// The MSD musicnn tagger's network, loaded once per worker from the weights file the page
+/// fetches (`models/musicnn_msd.safetensors`, f16; ISC licence beside it) and shared by every
+/// [`Tagger`].
+#[wasm_bindgen(js_name = MusicnnModel)]
+pub struct MusicnnModel {
+    inner: std::rc::Rc<crate::model::musicnn::Musicnn>,
+}
+
+#[wasm_bindgen(js_class = MusicnnModel)]
+impl MusicnnModel {
+    /// Reads the weights; a corrupt or foreign file is an `Error` naming what is wrong.
+    #[wasm_bindgen(constructor)]
+    pub fn new(weights: &[u8]) -> Result<MusicnnModel, JsError> {
+        let inner = crate::model::musicnn::Musicnn::from_safetensors(weights).map_err(js_err)?;
+        Ok(MusicnnModel {
+            inner: std::rc::Rc::new(inner),
+        })
+    }
+
+    /// The 50 tag names, in the order of the probabilities.
+    #[wasm_bindgen(js_name = tagNames)]
+    pub fn tag_names(&self) -> Vec<String> {
+        self.inner.tag_names().to_vec()
+    }
+}
+
+/// Tagging one signal with musicnn in steps (one 3 s patch per unit), so the worker can report
+/// progress and drop it to cancel, as with [`Analyzer`]:
+///
+/// ```js
+/// const t = new Tagger(model, pcm16k, 16000);
+/// while (!t.finished()) { t.step(50); postProgress(t.progress()); await yieldToEvents(); }
+/// const { descriptor, names, patches } = t.finish();
+/// ```
+#[wasm_bindgen]
+pub struct Tagger {
+    model: std::rc::Rc<crate::model::musicnn::Musicnn>,
+    pcm: Vec<f32>,
+    n_patches: usize,
+    taggram: crate::model::musicnn::Taggram,
+}
+
+#[wasm_bindgen]
+impl Tagger {
+    /// Plans the tagging of mono `pcm` at `sample_rate` (musicnn's 16 kHz: the page renders the
+    /// file a second time at that rate), checking it for NaN/Inf and for at least one 3 s patch.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        model: &MusicnnModel,
+        pcm: &js_sys::Float32Array,
+        sample_rate: u32,
+    ) -> Result<Tagger, JsError> {
+        use crate::features::musicnn_input::{self, SAMPLE_RATE};
+        if sample_rate != SAMPLE_RATE {
+            return Err(js_err(crate::Error::invalid(
+                "musicnn sample rate",
+                format!("{SAMPLE_RATE} Hz"),
+                format!("{sample_rate} Hz"),
+            )));
+        }
+        let pcm = pcm.to_vec();
+        musicnn_input::check_signal(&pcm).map_err(js_err)?;
+        let n_patches = musicnn_input::patch_count(pcm.len());
+        let cfg = model.inner.config();
+        Ok(Tagger {
+            model: model.inner.clone(),
+            pcm,
+            n_patches,
+            taggram: crate::model::musicnn::Taggram::empty(cfg.n_tags, cfg.backend_units),
+        })
+    }
+
+    /// Tags patches for about `budget_ms` milliseconds (at least one) and returns the fraction
+    /// done, in `[0, 1]`.
+    pub fn step(&mut self, budget_ms: f64) -> Result<f64, JsError> {
+        let start = js_sys::Date::now();
+        while !self.finished() {
+            let p = self.taggram.n_patches();
+            let t = self.model.tag_patches(&self.pcm, &[p], 1).map_err(js_err)?;
+            self.taggram.extend(t).map_err(js_err)?;
+            if js_sys::Date::now() - start >= budget_ms {
+                break;
+            }
+        }
+        Ok(self.progress())
+    }
+
+    /// Fraction done, in `[0, 1]`.
+    pub fn progress(&self) -> f64 {
+        self.taggram.n_patches() as f64 / self.n_patches.max(1) as f64
+    }
+
+    /// True when every patch is tagged.
+    pub fn finished(&self) -> bool {
+        self.taggram.n_patches() >= self.n_patches
+    }
+
+    /// `{ descriptor: Float32Array, names: string[], patches }`: the mean over patches of the
+    /// 50 tag probabilities (`tag.<name>`) and of the 200-d embedding — the values of
+    /// `ainrec features --features musicnn` for the same 16 kHz signal.
+    pub fn finish(&mut self) -> Result<JsValue, JsError> {
+        if !self.finished() {
+            return Err(JsError::new(
+                "the tagging is not finished: call step() until finished()",
+            ));
+        }
+        self.pcm = Vec::new();
+        let o = js_sys::Object::new();
+        set(
+            &o,
+            "descriptor",
+            js_sys::Float32Array::from(self.taggram.descriptor().as_slice()).into(),
+        )?;
+        let names = js_sys::Array::new();
+        for n in crate::features::musicnn_input::descriptor_names() {
+            names.push(&JsValue::from_str(&n));
+        }
+        set(&o, "names", names.into())?;
+        set(&o, "patches", (self.n_patches as u32).into())?;
+        Ok(o.into())
+    }
+}

@@ -189,6 +189,37 @@ fn tagger_matches_musicnn_end_to_end_from_pcm() {
     assert!(out.tags.row(0)[jazz] > 0.5);
 }
 
+/// Tagging one patch at a time and appending (how the page's worker steps it, with progress and
+/// Cancel between patches) gives the reference taggram, patch by patch.
+#[test]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn tagging_in_steps_matches_musicnn() {
+    let m = model();
+    for key in ["trumpet", "hotswing"] {
+        let x = pcm(key);
+        let n = ainrec::features::musicnn_input::patch_count(x.len());
+        let mut acc = ainrec::model::musicnn::Taggram::empty(50, 200);
+        for p in 0..n {
+            acc.extend(m.tag_patches(&x, &[p], 1).unwrap()).unwrap();
+        }
+        assert_eq!(acc.n_patches(), n);
+        assert_matches(
+            key,
+            "in steps",
+            &acc.tags.data,
+            &acc.penultimate.data,
+            &reference(key),
+        );
+    }
+    let mut acc = ainrec::model::musicnn::Taggram::empty(50, 200);
+    let wrong = ainrec::model::musicnn::Taggram::empty(10, 200);
+    assert!(acc
+        .extend(wrong)
+        .unwrap_err()
+        .to_string()
+        .contains("50 tags"));
+}
+
 /// The indices of the three largest values, largest first (ties by lower index).
 fn top3(v: &[f32]) -> Vec<usize> {
     let mut ix: Vec<usize> = (0..v.len()).collect();

@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use ainrec::wasm::{analysis_key, descriptor_names_js, Analyzer};
+use ainrec::wasm::{analysis_key, descriptor_names_js, Analyzer, MusicnnModel, Tagger};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -117,4 +117,53 @@ fn names_and_keys_follow_the_options() {
     let a = analysis_key(options(r#"{"features": "mfcc"}"#)).unwrap();
     let b = analysis_key(options(r#"{"features": "mfcc", "span": "whole"}"#)).unwrap();
     assert_ne!(a, b);
+}
+
+/// The worker's tagger: musicnn over 16 kHz PCM in steps (progress rising to 1), its result the
+/// core's mean over patches for the same signal and weights (the shipped f16 file), with the
+/// names of `ainrec features --features musicnn`; a wrong rate and damaged weights are errors.
+#[wasm_bindgen_test]
+fn the_tagger_steps_through_patches_and_gives_the_core_descriptor() {
+    const SHIPPED: &[u8] = include_bytes!("../../models/musicnn_msd.safetensors");
+    let bytes = include_bytes!("../fixtures/pcm16k/trumpet.f32");
+    let x: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let model = MusicnnModel::new(SHIPPED).unwrap();
+    assert_eq!(model.tag_names().len(), 50);
+    let js = js_sys::Float32Array::from(x.as_slice());
+    let mut t = Tagger::new(&model, &js, 16_000).unwrap();
+    let mut last = 0.0;
+    let mut steps = 0;
+    while !t.finished() {
+        let p = t.step(0.0).unwrap(); // one patch per step
+        assert!(p > last && p <= 1.0, "{last} → {p}");
+        last = p;
+        steps += 1;
+    }
+    let n = ainrec::features::musicnn_input::patch_count(x.len());
+    assert_eq!(steps, n);
+    let out = t.finish().unwrap();
+    let get = |k: &str| js_sys::Reflect::get(&out, &JsValue::from_str(k)).unwrap();
+    let got = js_sys::Float32Array::from(get("descriptor")).to_vec();
+    let core = ainrec::model::musicnn::Musicnn::from_safetensors(SHIPPED)
+        .unwrap()
+        .tag_all(&x)
+        .unwrap()
+        .descriptor();
+    assert_eq!(got.len(), 250);
+    for (a, b) in got.iter().zip(&core) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
+    let names = js_sys::Array::from(&get("names"));
+    assert_eq!(
+        names.get(0).as_string().unwrap(),
+        ainrec::features::musicnn_input::descriptor_names()[0]
+    );
+    assert_eq!(get("patches").as_f64().unwrap() as usize, n);
+    let e = message(Tagger::new(&model, &js, 22_050).err().unwrap());
+    assert!(e.contains("16000 Hz") && e.contains("22050"), "{e}");
+    let e = message(MusicnnModel::new(&SHIPPED[..1000]).err().unwrap());
+    assert!(e.contains("musicnn weights"), "{e}");
 }

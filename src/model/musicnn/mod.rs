@@ -274,6 +274,46 @@ impl Musicnn {
 }
 
 impl Taggram {
+    /// An empty taggram for `n_tags` tags and `embedding` values per patch.
+    pub fn empty(n_tags: usize, embedding: usize) -> Self {
+        Taggram {
+            tags: FrameMatrix::zeros(0, n_tags),
+            penultimate: FrameMatrix::zeros(0, embedding),
+        }
+    }
+
+    /// Patches tagged so far.
+    pub fn n_patches(&self) -> usize {
+        self.tags.n_frames
+    }
+
+    /// Appends `later`'s patches (tagged in steps, as the page does) after these.
+    pub fn extend(&mut self, later: Taggram) -> Result<()> {
+        if later.tags.n_coeffs != self.tags.n_coeffs
+            || later.penultimate.n_coeffs != self.penultimate.n_coeffs
+        {
+            return Err(Error::invalid(
+                "taggram to append",
+                format!(
+                    "{} tags, {} embedding values",
+                    self.tags.n_coeffs, self.penultimate.n_coeffs
+                ),
+                format!(
+                    "{} tags, {} embedding values",
+                    later.tags.n_coeffs, later.penultimate.n_coeffs
+                ),
+            ));
+        }
+        for (m, l) in [
+            (&mut self.tags, later.tags),
+            (&mut self.penultimate, later.penultimate),
+        ] {
+            m.data.extend(l.data);
+            m.n_frames += l.n_frames;
+        }
+        Ok(())
+    }
+
     /// Mean over patches of the tags, then of the embedding: the `tag.<name>` and
     /// `musicnn_embedding_<i>` values of a descriptor
     /// ([`crate::features::musicnn_input::descriptor_names`]).
