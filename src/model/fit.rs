@@ -161,25 +161,31 @@ pub const STOP_RETRIEVE: usize = 500;
 pub fn ranking_ndcg(model: &NeuralRecommender, examples: &[Example]) -> Result<f32> {
     let mut acc = Accumulator::new();
     for e in examples {
-        let input = UserInput {
-            items: e
-                .history
-                .iter()
-                .map(|&(item, plays)| InputItem {
-                    item,
-                    plays,
-                    liked: false,
-                    skips: 0,
-                    time: None,
-                })
-                .collect(),
-            portrait: e.portrait.clone(),
-        };
+        let input = example_input(e);
         let (top, _) = model.two_stage(&input, STOP_RETRIEVE, 10)?;
         let hits: Vec<bool> = top.iter().map(|(i, _)| e.positives.contains(i)).collect();
         acc.add_full(&hits, e.positives.len());
     }
     Ok(acc.finish()[TUNING_METRIC] as f32)
+}
+
+/// A training example's history as a ranking input: its plays, no likes or skips, its
+/// portrait (what the model ranks from when the example's positives are to be found).
+pub fn example_input(e: &Example) -> UserInput {
+    UserInput {
+        items: e
+            .history
+            .iter()
+            .map(|&(item, plays)| InputItem {
+                item,
+                plays,
+                liked: false,
+                skips: 0,
+                time: None,
+            })
+            .collect(),
+        portrait: e.portrait.clone(),
+    }
 }
 
 impl Default for NeuralConfig {

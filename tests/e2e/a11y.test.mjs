@@ -13,7 +13,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { artifacts, openPage, repo, useServerAndBrowser } from './harness.mjs';
+import {
+  artifacts, openPage, repo, useServerAndBrowser, settled,
+} from './harness.mjs';
 
 const demoDir = path.join(repo, 'models', 'demo');
 const catalog = JSON.parse(readFileSync(path.join(demoDir, 'catalog.json'), 'utf8'));
@@ -48,13 +50,6 @@ async function open(viewport = DESKTOP) {
 
 const waitBatch = (page, n) => page.waitForFunction((k) => window.ainrec.batchesDone >= k && !window.ainrec.batch, n, { timeout: 180000 });
 
-async function settled(page) {
-  await page.waitForFunction(() => {
-    const a = window.ainrec;
-    const ids = a.history().items.map((i) => i.id).join();
-    return a.model().idle && a.recommendedFor && a.recommendedFor.join() === ids;
-  }, null, { timeout: 30000 });
-}
 
 const scrollWidth = (page) => page.evaluate(() => document.documentElement.scrollWidth);
 

@@ -114,3 +114,12 @@ export function recordTimings(entries) {
   writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
   for (const [k, v] of Object.entries(entries)) console.log(`timing ${k}: ${JSON.stringify(v)}`);
 }
+
+/** Waits until the page's model is idle and its recommendations are for the current history. */
+export async function settled(page) {
+  await page.waitForFunction(() => {
+    const a = window.ainrec;
+    const ids = a.history().items.map((i) => i.id).join();
+    return a.model().idle && a.recommendedFor && a.recommendedFor.join() === ids;
+  }, null, { timeout: 30000 });
+}

@@ -10,7 +10,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { artifacts, bin, openPage, recordTimings, repo, useServerAndBrowser } from './harness.mjs';
+import {
+  artifacts, bin, openPage, recordTimings, repo, useServerAndBrowser, settled,
+} from './harness.mjs';
 
 const catalog = JSON.parse(readFileSync(path.join(repo, 'models', 'demo', 'catalog.json'), 'utf8'));
 
@@ -51,13 +53,6 @@ async function playAll(page, indices) {
 }
 
 /** Waits until the recommendations shown were computed for the current history. */
-async function settled(page) {
-  await page.waitForFunction(() => {
-    const a = window.ainrec;
-    const ids = a.history().items.map((i) => i.id).join();
-    return a.model().idle && a.recommendedFor && a.recommendedFor.join() === ids;
-  }, null, { timeout: 30000 });
-}
 
 const scores = (page) => page.evaluate(() => Object.fromEntries(window.ainrec.recommendations.map((r) => [r.id, r.score])));
 

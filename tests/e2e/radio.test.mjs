@@ -15,7 +15,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { artifacts, openPage, repo, useServerAndBrowser } from './harness.mjs';
+import {
+  artifacts, openPage, repo, useServerAndBrowser, settled,
+} from './harness.mjs';
 
 const demoDir = path.join(repo, 'models', 'demo');
 const catalog = JSON.parse(readFileSync(path.join(demoDir, 'catalog.json'), 'utf8'));
@@ -40,13 +42,6 @@ const playing = (page) => page.evaluate(() => window.ainrec.playing());
 const queue = (page) => page.evaluate(() => window.ainrec.queue);
 const pause = (page) => page.evaluate(() => document.getElementById('audio').pause());
 
-async function settled(page) {
-  await page.waitForFunction(() => {
-    const a = window.ainrec;
-    const ids = a.history().items.map((i) => i.id).join();
-    return a.model().idle && a.recommendedFor && a.recommendedFor.join() === ids;
-  }, null, { timeout: 30000 });
-}
 
 /** Waits until track `x` has counted as a play (heard for its threshold). */
 const counted = (page, x) => page.waitForFunction((k) => window.ainrec.history().items.find((i) => i.id === k)?.plays >= 1, x, { timeout: 30000 });

@@ -7,11 +7,12 @@ use crate::hetrec_mini;
 use ainrec::data::history::Portrait;
 use ainrec::data::splits::split_user;
 use ainrec::model::ainrnn::{self, Ainrnn, CellKind, Connections};
+use ainrec::model::fit::example_input;
 use ainrec::model::portrait;
 use ainrec::model::recommender::NeuralRecommender;
 use ainrec::model::song_encoder;
 use ainrec::model::train::{EpochStats, Example, Loss, TrainConfig, Trainer};
-use ainrec::ranking::{InputItem, Recommender, UserInput};
+use ainrec::ranking::Recommender;
 use candle_core::Device;
 
 struct Setup {
@@ -197,21 +198,7 @@ fn full_softmax_loss_is_cross_entropy_over_the_unknown_catalog() {
         NeuralRecommender::new("t", t.model().clone(), t.item_embeddings().unwrap(), None).unwrap();
     let (mut total, mut count) = (0f64, 0usize);
     for e in &s.valid {
-        let input = UserInput {
-            items: e
-                .history
-                .iter()
-                .map(|&(item, plays)| InputItem {
-                    item,
-                    plays,
-                    liked: false,
-                    skips: 0,
-                    time: None,
-                })
-                .collect(),
-            portrait: e.portrait.clone(),
-        };
-        let scores = model.score(&input).unwrap();
+        let scores = model.score(&example_input(e)).unwrap();
         let mut known = vec![false; scores.len()];
         for &i in e.exclude.iter().chain(&e.positives) {
             known[i] = true;
