@@ -97,7 +97,7 @@ models: native
 # www/model are git-ignored).
 page-assets:
 	@rm -rf www/demo && mkdir -p www/demo && cp models/demo/catalog.json models/demo/*.opus www/demo/
-	@rm -rf www/model && mkdir -p www/model && cp models/browser.safetensors www/model/
+	@rm -rf www/model && mkdir -p www/model && cp models/browser.safetensors models/musicnn_msd.safetensors models/musicnn_msd.LICENSE www/model/
 
 # ---------------------------------------------------------------- the two commands
 demo: setup-rust wasm native page-assets

@@ -288,6 +288,13 @@ export async function putTrack(track, features) {
   });
 }
 
+/** Stores one more set of features of a stored track (musicnn's tags, under their own key). */
+export async function putFeatures(features) {
+  return run(['features'], 'readwrite', (tx) => {
+    tx.objectStore('features').put({ ...features, key: featureKey(features.id, features.analysisKey) });
+  });
+}
+
 /** Stores many tracks and their features in one transaction (the demo catalog). */
 export async function putTracks(pairs) {
   return run(['tracks', 'features'], 'readwrite', (tx) => {

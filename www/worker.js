@@ -5,6 +5,8 @@
 //               {id, type: "inspect", bytes: ArrayBuffer, extension} -> {hash, tags}: the
 //                 SHA-256 of the file (the library's key) and its tags (readTags in wasm)
 //               {id, type: "key", options} -> the analysis key of `options`
+//               {id, type: "tag", pcm: Float32Array (16 kHz)} -> {descriptor, names, patches}:
+//                 musicnn's mean tags and embedding (Tagger in wasm), in steps like "analyze"
 //               {type: "cancel", target: id}
 //   The recommender (the browser model, models/browser.safetensors served as
 //   model/browser.safetensors):
@@ -31,12 +33,15 @@
 // An analysis runs in steps of ~STEP_MS; between steps the worker yields to its event loop,
 // so a "cancel" message is handled within one step (the Analyzer is freed at once).
 import init, {
-  Analyzer, Recommender, analysisKey, analysisRate, audioExtensions, debugPanic, readTags, version,
+  Analyzer, MusicnnModel, Recommender, Tagger, analysisKey, analysisRate, audioExtensions, debugPanic,
+  readTags, version,
 } from './pkg/ainrec.js';
 
 const STEP_MS = 40;
 const RUN_SLICE_MS = 100;
 const MODEL_URL = 'model/browser.safetensors';
+// musicnn's MSD weights (f16, ISC licence in model/musicnn_msd.LICENSE), fetched on first use.
+const TAGGER_URL = 'model/musicnn_msd.safetensors';
 
 const ready = init().then(
   () => self.postMessage({
@@ -84,15 +89,7 @@ async function analyze(id, data) {
   // 22050 Hz are 635 MB), not when the analysis ends.
   data.pcm = null;
   try {
-    while (!a.finished()) {
-      const fraction = a.step(STEP_MS);
-      self.postMessage({ type: 'progress', id, fraction });
-      await yieldToEvents();
-      if (cancelled.has(id)) {
-        cancelled.delete(id);
-        return null;
-      }
-    }
+    if (!await runSteps(id, a)) return null;
     const r = a.finish();
     const result = {
       descriptor: r.descriptor, names: r.names, key: r.key, spanStart: r.spanStart,
@@ -107,6 +104,49 @@ async function analyze(id, data) {
   } finally {
     // After a trap, free() may throw too: the trap is what gets reported.
     try { a.free(); } catch { /* the instance is poisoned */ }
+  }
+}
+
+/** Steps a wasm job (Analyzer or Tagger) ~STEP_MS at a time with progress; false if cancelled. */
+async function runSteps(id, job) {
+  while (!job.finished()) {
+    const fraction = job.step(STEP_MS);
+    self.postMessage({ type: 'progress', id, fraction });
+    await yieldToEvents();
+    if (cancelled.has(id)) {
+      cancelled.delete(id);
+      return false;
+    }
+  }
+  return true;
+}
+
+let musicnn = null;
+
+async function loadTagger() {
+  if (!musicnn) {
+    let bytes;
+    try {
+      const r = await fetch(TAGGER_URL);
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      bytes = new Uint8Array(await r.arrayBuffer());
+    } catch (err) {
+      throw new Error(`the tagger's weights ${TAGGER_URL} could not be fetched (${errorMessage(err)}); run make page-assets`);
+    }
+    musicnn = new MusicnnModel(bytes);
+  }
+  return musicnn;
+}
+
+async function tag(id, data) {
+  const t = new Tagger(await loadTagger(), data.pcm, 16000);
+  data.pcm = null;
+  try {
+    if (!await runSteps(id, t)) return null;
+    const r = t.finish();
+    return { result: { descriptor: r.descriptor, names: r.names, patches: r.patches }, transfer: [r.descriptor.buffer] };
+  } finally {
+    try { t.free(); } catch { /* the instance is poisoned */ }
   }
 }
 
@@ -237,6 +277,7 @@ function rankHeard({ history, rows, k }) {
 // was cancelled. A table rather than a chain of ifs: the list of requests is this, in one place.
 const handlers = {
   analyze: (id, data) => analyze(id, data),
+  tag: (id, data) => tag(id, data),
   inspect: (_, data) => inspect(data),
   key: (_, { options }) => ({ result: analysisKey(options), transfer: [] }),
   model: async () => ({ result: await loadModel(), transfer: [] }),

@@ -64,7 +64,7 @@ const allRequests = [];
 after(async () => {
   // Privacy: every request of every page in this file went to the page's own origin, was a
   // GET of a static file of the page, and carried nothing (no query but the test's own).
-  const statics = /^\/(|index\.html|app\.js|store\.js|worker\.js|js\/[\w-]+\.js|style\.css|pkg\/ainrec(_bg\.wasm|\.js)|demo\/[\w.-]+\.(opus|json)|model\/browser\.safetensors)$/;
+  const statics = /^\/(|index\.html|app\.js|store\.js|worker\.js|js\/[\w-]+\.js|style\.css|pkg\/ainrec(_bg\.wasm|\.js)|demo\/[\w.-]+\.(opus|json)|model\/(browser|musicnn_msd)\.safetensors)$/;
   const { origin } = new URL(env.server.url);
   const requests = allRequests.flat();
   assert.ok(requests.length > 10, 'requests were recorded');

@@ -4,9 +4,11 @@
 // shown in between. A step that refuses the file throws with the reason, which the batch
 // lists under "Files not added".
 import * as store from '../store.js';
-import { ANALYSIS_RATE, LIBRARY_OPTIONS, MIN_TRACK_S } from './config.js';
 import {
-  checkDuration, checkSize, decodeToMono, inspectFile,
+  ANALYSIS_RATE, LIBRARY_OPTIONS, MIN_TRACK_S, MUSICNN_KEY, MUSICNN_PATCH_S, MUSICNN_RATE,
+} from './config.js';
+import {
+  checkDuration, checkSize, decodeToMonoAt, inspectFile,
 } from './decode.js';
 import { formatDuration, norm, stem } from './format.js';
 import { drawMfcc } from './heatmap.js';
@@ -61,7 +63,7 @@ export async function processFile({
     throw new Error('not a file of your library (Re-link folder only gives audio back to the tracks you have; '
       + 'drop or choose it to add it)');
   }
-  const pcm = await decodeStep(file, name, b);
+  const [pcm, pcm16k] = await decodeStep(file, name, b);
   const duration = pcm.length / ANALYSIS_RATE;
   if (duration < MIN_TRACK_S) {
     throw new Error(`it is ${duration.toFixed(2)} s long: shorter than the ${MIN_TRACK_S} s a track needs `
@@ -72,7 +74,38 @@ export async function processFile({
   const track = await recordStep(file, name, inspected, duration, result);
   changed();
   await keepAudio(track, file, handle);
+  await tagStep(track, pcm16k, result, name, b);
   return 'added';
+}
+
+/**
+ * musicnn's tags of the analysed span (the same 30 s as the descriptors, rendered at 16 kHz),
+ * stored under their own key. The track is already in the library: a failure here is said on
+ * the status line and loses nothing; a span shorter than one 3 s patch has no tags.
+ */
+async function tagStep(track, pcm16k, result, name, b) {
+  const from = Math.round((result.spanStart / ANALYSIS_RATE) * MUSICNN_RATE);
+  const n = Math.round((result.spanLength / ANALYSIS_RATE) * MUSICNN_RATE);
+  const span = pcm16k.slice(from, Math.min(pcm16k.length, from + n));
+  if (span.length < MUSICNN_PATCH_S * MUSICNN_RATE || b.cancelled) return;
+  setStatus(`Tagging ${name} (musicnn; ${counter(b)})…`);
+  const req = request({ type: 'tag', pcm: span }, {
+    transfer: [span.buffer], to: 'analysis', doing: `tagging ${name}`,
+  });
+  state.current = { id: req.id, name };
+  try {
+    const r = await req.done;
+    state.musicnn.set(track.id, { descriptor: r.descriptor, names: r.names });
+    shown.lastTags = {
+      id: track.id, names: r.names, descriptor: Array.from(r.descriptor), patches: r.patches,
+    };
+    await store.putFeatures({ id: track.id, analysisKey: MUSICNN_KEY, descriptor: r.descriptor });
+  } catch (err) {
+    if (err.cancelled) return;
+    setStatus(`${name} was added; its musicnn tags could not be computed: ${err.message}`);
+  } finally {
+    state.current = null;
+  }
 }
 
 async function inspectStep(file, name, b) {
@@ -85,7 +118,7 @@ async function inspectStep(file, name, b) {
 
 async function decodeStep(file, name, b) {
   setStatus(`Decoding ${name} (${counter(b)})…`);
-  const pcm = await guard(b, file.arrayBuffer().then(decodeToMono));
+  const pcm = await guard(b, file.arrayBuffer().then((bytes) => decodeToMonoAt(bytes, [ANALYSIS_RATE, MUSICNN_RATE])));
   if (b.cancelled) throw cancelledError();
   return pcm;
 }

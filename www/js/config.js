@@ -21,6 +21,13 @@ export function setFromAnalyser({ analysisRate, audioExtensions }) {
 // (DESIGN §3); frames only for the heat-map of the last track.
 export const LIBRARY_OPTIONS = { span: 30, frames: true };
 
+// musicnn (the MSD tagger, src/model/musicnn) reads 16 kHz mono in 3 s patches; its output is
+// stored under its own analysis key, beside the descriptors the browser model reads, so the
+// model in use keeps working while a library gains its tags.
+export const MUSICNN_RATE = 16000;
+export const MUSICNN_KEY = 'musicnn-msd-1';
+export const MUSICNN_PATCH_S = 3;
+
 // The shortest clip taken as a track. The analysis itself runs on 0.05 s (one scattering
 // window), but a descriptor of a few frames describes a click, not a piece of music, and would
 // then be played, recommended and explained as one: 2 s is 86 analysis frames (hop 512 at

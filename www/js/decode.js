@@ -42,26 +42,30 @@ export function checkDuration(file, inspected) {
   }
 }
 
-// Decode any format the browser knows, then render to mono at the analysis rate through a
-// 1-channel OfflineAudioContext (Web Audio's down-mix; see README on >2 channels).
-export async function decodeToMono(bytes) {
+// Decode any format the browser knows, then render to mono at each of `rates` (Hz: the
+// analysis rate, and musicnn's 16 kHz) through a 1-channel OfflineAudioContext (Web Audio's
+// down-mix and resampler; see README on >2 channels). One decode serves every rate.
+export async function decodeToMonoAt(bytes, rates) {
   let decoded;
   // decodeAudioData detaches `bytes`: keep the head to say what the file is if it fails.
   const head = new Uint8Array(bytes.slice(0, 64));
   const size = bytes.byteLength;
   try {
-    decoded = await new OfflineAudioContext(1, 1, ANALYSIS_RATE).decodeAudioData(bytes);
+    decoded = await new OfflineAudioContext(1, 1, rates[0]).decodeAudioData(bytes);
   } catch (err) {
     throw new Error(`the browser cannot decode it as audio (${whatItIs(head, size) || 'unsupported or corrupt file'})`);
   }
   if (decoded.length === 0) throw new Error('it decodes to no audio at all');
-  const ctx = new OfflineAudioContext(1, Math.ceil(decoded.duration * ANALYSIS_RATE), ANALYSIS_RATE);
-  const src = ctx.createBufferSource();
-  src.buffer = decoded;
-  src.connect(ctx.destination);
-  src.start();
-  const rendered = await ctx.startRendering();
-  return rendered.getChannelData(0);
+  const out = [];
+  for (const rate of rates) {
+    const ctx = new OfflineAudioContext(1, Math.ceil(decoded.duration * rate), rate);
+    const src = ctx.createBufferSource();
+    src.buffer = decoded;
+    src.connect(ctx.destination);
+    src.start();
+    out.push((await ctx.startRendering()).getChannelData(0));
+  }
+  return out;
 }
 
 /** What a file that failed to decode looks like, from its first bytes, or null. */

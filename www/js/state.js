@@ -9,6 +9,7 @@ import * as store from '../store.js';
 export const state = {
   tracks: new Map(), // id -> track record (+ hasFeatures, hasAudio)
   descriptors: new Map(), // id -> Float32Array (for "same track" checks and the model's rows)
+  musicnn: new Map(), // id -> {descriptor: Float32Array, names}: musicnn's 50 tags + embedding
   history: store.emptyHistory(),
   storageOk: false,
   key: null, // the analysis key of LIBRARY_OPTIONS, from the worker at start-up
@@ -36,6 +37,7 @@ export const model = {
 // What the page computed and showed, kept for the test hook and the console.
 export const shown = {
   last: null, // the last file analysed (its MFCC, descriptor, timings), or the one cancelled
+  lastTags: null, // musicnn's output for the last file tagged: {id, names, descriptor, patches}
   stats: { analysed: 0, cacheHits: 0, bad: 0 },
   sameDistances: [], // every "same track" descriptor distance measured
   recommendations: [],

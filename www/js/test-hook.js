@@ -12,6 +12,7 @@ export function testHook() {
     get key() { return state.key; },
     get loaded() { return state.loaded; },
     get last() { return shown.last; },
+    get lastTags() { return shown.lastTags; },
     get stats() { return shown.stats; },
     get batch() { return state.batch; },
     get lastBatch() { return state.lastBatch; },
