@@ -121,19 +121,22 @@ async function runSteps(id, job) {
   return true;
 }
 
+/** The bytes of a model file served beside the page; `what` names it in the error. */
+async function fetchModelFile(url, what) {
+  try {
+    const r = await fetch(url);
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    return new Uint8Array(await r.arrayBuffer());
+  } catch (err) {
+    throw new Error(`${what} ${url} could not be fetched (${errorMessage(err)}); run make page-assets`);
+  }
+}
+
 let musicnn = null;
 
 async function loadTagger() {
   if (!musicnn) {
-    let bytes;
-    try {
-      const r = await fetch(TAGGER_URL);
-      if (!r.ok) throw new Error(`HTTP ${r.status}`);
-      bytes = new Uint8Array(await r.arrayBuffer());
-    } catch (err) {
-      throw new Error(`the tagger's weights ${TAGGER_URL} could not be fetched (${errorMessage(err)}); run make page-assets`);
-    }
-    musicnn = new MusicnnModel(bytes);
+    musicnn = new MusicnnModel(await fetchModelFile(TAGGER_URL, "the tagger's weights"));
   }
   return musicnn;
 }
@@ -182,14 +185,7 @@ let tuning = false;
 
 async function loadModel() {
   if (!recommender) {
-    let bytes;
-    try {
-      const r = await fetch(MODEL_URL);
-      if (!r.ok) throw new Error(`HTTP ${r.status}`);
-      bytes = new Uint8Array(await r.arrayBuffer());
-    } catch (err) {
-      throw new Error(`the model file ${MODEL_URL} could not be fetched (${errorMessage(err)}); run make page-assets`);
-    }
+    const bytes = await fetchModelFile(MODEL_URL, 'the model file');
     try {
       recommender = new Recommender(bytes);
     } catch (err) {
