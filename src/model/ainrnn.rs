@@ -567,19 +567,15 @@ impl Ainrnn {
             Some(att) => {
                 let block = block.clamp(1, c.max(1));
                 let projected = user.projected.reshape((b * t, d))?;
+                // The history's keys once for the batch, not once per block.
+                let history = att.prepare_shared(&user.stack.states, batch.plays, batch.mask)?;
                 let mut parts = Vec::with_capacity(c.div_ceil(block));
                 for start in (0..c).step_by(block) {
                     let cands = catalog.narrow(0, start, block.min(c - start))?;
                     let values = projected
                         .matmul(&cands.t()?)?
                         .reshape((b, t, cands.dim(0)?))?; // ⟨v_bt, c⟩
-                    parts.push(att.attend_shared(
-                        &cands,
-                        &user.stack.states,
-                        &values,
-                        batch.plays,
-                        batch.mask,
-                    )?);
+                    parts.push(att.attend_shared(&history, &cands, &values)?);
                 }
                 Tensor::cat(&parts, 1)?
             }

@@ -40,6 +40,19 @@ pub struct TargetAttention {
     cfg: Config,
 }
 
+/// The history side of [`TargetAttention::attend_shared`] ([`TargetAttention::prepare_shared`]).
+#[derive(Debug, Clone)]
+pub struct SharedKeys {
+    /// `(B·T, att_dim)`: the keys through `W_k`.
+    keys: Tensor,
+    /// `(B, T, 1)`: β ln(1 + plays) on real steps, −1e30 on padding.
+    step_bias: Tensor,
+    /// `(B, 1)`: 1 for a user with a real step, else 0.
+    any: Tensor,
+    b: usize,
+    t: usize,
+}
+
 /// `ln(e − 1)`: softplus of it is 1, the starting weight of the play-count term.
 const SOFTPLUS_INV_ONE: f64 = 0.541_324_854_612_918_1;
 
@@ -107,6 +120,37 @@ impl TargetAttention {
         Ok((attended, weights))
     }
 
+    /// What [`TargetAttention::attend_shared`] needs from the history, computed once per batch
+    /// however many blocks of candidates are then attended from: the projected keys, the
+    /// play-count term with the padding shift, and which users have a real step.
+    ///
+    /// - `keys`: `(batch, time, key_dim)`; `plays`, `mask`: `(batch, time)` as in
+    ///   [`TargetAttention::forward`].
+    pub fn prepare_shared(
+        &self,
+        keys: &Tensor,
+        plays: &Tensor,
+        mask: &Tensor,
+    ) -> Result<SharedKeys> {
+        let (b, t) = mask.dims2()?;
+        check_dims(
+            keys,
+            "attention keys",
+            &[Some(b), Some(t), Some(self.cfg.key_dim)],
+        )?;
+        check_dims(plays, "play counts", &[Some(b), Some(t)])?;
+        let keys = self.key.forward(keys)?.reshape((b * t, self.cfg.att_dim))?; // (B·T, A)
+                                                                                // The play-count term and the padding (−1e30) as one (B, T, 1) shift.
+        let step_bias = (self.play_bias(plays, mask)? + mask.affine(1e30, -1e30)?)?.unsqueeze(2)?;
+        Ok(SharedKeys {
+            keys,
+            step_bias,
+            any: mask.max_keepdim(1)?,
+            b,
+            t,
+        })
+    }
+
     /// Σ_t weight_bct · values_btc for candidates shared by every user of the batch,
     /// `targets (n_candidates, query_dim)`, with one value per (user, step, candidate)
     /// `values (batch, time, n_candidates)` → `(batch, n_candidates)`: what full-softmax
@@ -118,46 +162,34 @@ impl TargetAttention {
     /// over the largest tensors of a training step. A user without real steps gets 0.
     pub fn attend_shared(
         &self,
+        history: &SharedKeys,
         targets: &Tensor,
-        keys: &Tensor,
         values: &Tensor,
-        plays: &Tensor,
-        mask: &Tensor,
     ) -> Result<Tensor> {
-        let (b, t) = mask.dims2()?;
+        let (b, t) = (history.b, history.t);
         check_dims(
             targets,
             "attention targets",
             &[None, Some(self.cfg.query_dim)],
         )?;
         let c = targets.dim(0)?;
-        check_dims(
-            keys,
-            "attention keys",
-            &[Some(b), Some(t), Some(self.cfg.key_dim)],
-        )?;
         check_dims(values, "attention values", &[Some(b), Some(t), Some(c)])?;
-        check_dims(plays, "play counts", &[Some(b), Some(t)])?;
         // The 1/√d_att scale on the (C, A) queries rather than on the (B, T, C) similarities.
         let q = self
             .query
             .forward(targets)?
             .affine(1.0 / (self.cfg.att_dim as f64).sqrt(), 0.0)?; // (C, A)
-        let k = self.key.forward(keys)?; // (B, T, A)
-                                         // The play-count term and the padding (−1e30) as one (B, T, 1) shift.
-        let step_bias = (self.play_bias(plays, mask)? + mask.affine(1e30, -1e30)?)?.unsqueeze(2)?;
-        let s = k
-            .reshape((b * t, self.cfg.att_dim))?
+        let s = history
+            .keys
             .matmul(&q.t()?)?
             .reshape((b, t, c))?
-            .broadcast_add(&step_bias)?; // (B, T, C)
+            .broadcast_add(&history.step_bias)?; // (B, T, C)
         let max = s.max_keepdim(1)?.detach(); // (B, 1, C)
         let e = s.broadcast_sub(&max)?.exp()?;
         let num = (&e * values)?.sum(1)?; // (B, C)
         let den = e.sum(1)?.maximum(1e-30)?;
         // A row of padding only has max −1e30 and e = 1 everywhere: zero it.
-        let any = mask.max_keepdim(1)?; // (B, 1)
-        Ok((num / den)?.broadcast_mul(&any)?)
+        Ok((num / den)?.broadcast_mul(&history.any)?)
     }
 
     /// β · ln(1 + plays) per step `(B, T)`, 0 on padding.
@@ -331,8 +363,9 @@ mod tests {
             .unwrap()
             .to_vec2::<f32>()
             .unwrap();
+        let history = att.prepare_shared(&keys, &plays, &mask).unwrap();
         let got = att
-            .attend_shared(&shared, &keys, &values, &plays, &mask)
+            .attend_shared(&history, &shared, &values)
             .unwrap()
             .to_vec2::<f32>()
             .unwrap();
